@@ -1,0 +1,154 @@
+"""LabConfig: every version, port, path and name the lab uses, in one place.
+
+Values come from defaults below, overridden by ``LAB_*`` environment variables
+(documented in the README). Nothing here is secret: secrets live in
+:mod:`lab.secrets`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+COMPOSE_PROJECT = "cd4ml-lab"
+
+# In-network names of the services (compose service names).
+JENKINS_INTERNAL_URL = "http://jenkins:8080"
+GITEA_INTERNAL_URL = "http://gitea:3000"
+MINIO_INTERNAL_URL = "http://minio:9000"
+
+
+def _int_env(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {key}={raw!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise ConfigError(f"environment variable {key}={value} is outside 1..65535")
+    return value
+
+
+@dataclass(frozen=True)
+class Ports:
+    jenkins: int = 8080
+    gitea: int = 3000
+    minio: int = 9000
+    minio_console: int = 9001
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "jenkins": self.jenkins,
+            "gitea": self.gitea,
+            "minio": self.minio,
+            "minio-console": self.minio_console,
+        }
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    root: Path
+    bind: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    org: str = "cd4ml"
+    dvc_bucket: str = "cd4ml-dvc"
+    bot_email: str = "cd4ml-bot@lab.invalid"
+    timeout_up: float = 900.0
+
+    # ---- paths -------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".lab"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_dir / "secrets.env"
+
+    @property
+    def compose_file(self) -> Path:
+        return self.root / "compose" / "docker-compose.yml"
+
+    @property
+    def projects_dir(self) -> Path:
+        return self.root / "projects"
+
+    @property
+    def scenarios_dir(self) -> Path:
+        return self.root / "scenarios"
+
+    @property
+    def casc_dir(self) -> Path:
+        return self.root / "casc"
+
+    def project_names(self) -> list[str]:
+        """Shipped sample projects: each directory under ``projects/`` with a Jenkinsfile."""
+        if not self.projects_dir.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.projects_dir.iterdir() if (p / "Jenkinsfile").is_file()
+        )
+
+    # ---- URLs seen from the host -----------------------------------
+    def _host_url(self, port: int) -> str:
+        host = "localhost" if self.bind in ("127.0.0.1", "0.0.0.0") else self.bind  # noqa: S104
+        return f"http://{host}:{port}"
+
+    @property
+    def jenkins_url(self) -> str:
+        return self._host_url(self.ports.jenkins)
+
+    @property
+    def gitea_url(self) -> str:
+        return self._host_url(self.ports.gitea)
+
+    @property
+    def minio_url(self) -> str:
+        return self._host_url(self.ports.minio)
+
+    @property
+    def minio_console_url(self) -> str:
+        return self._host_url(self.ports.minio_console)
+
+    def compose_env(self) -> dict[str, str]:
+        """Non-secret variables interpolated into compose/docker-compose.yml."""
+        return {
+            "LAB_BIND": self.bind,
+            "LAB_JENKINS_PORT": str(self.ports.jenkins),
+            "LAB_GITEA_PORT": str(self.ports.gitea),
+            "LAB_MINIO_PORT": str(self.ports.minio),
+            "LAB_MINIO_CONSOLE_PORT": str(self.ports.minio_console),
+            "LAB_GITEA_PUBLIC_URL": self.gitea_url + "/",
+            "LAB_JENKINS_PUBLIC_URL": self.jenkins_url + "/",
+            "LAB_ORG": self.org,
+            "LAB_DVC_BUCKET": self.dvc_bucket,
+            "LAB_BOT_EMAIL": self.bot_email,
+        }
+
+    @classmethod
+    def load(cls, root: Path | None = None, env: Mapping[str, str] | None = None) -> LabConfig:
+        env = os.environ if env is None else env
+        if root is None:
+            root = Path(env["LAB_HOME"]) if env.get("LAB_HOME") else PACKAGE_ROOT
+        ports = Ports(
+            jenkins=_int_env(env, "LAB_JENKINS_PORT", Ports.jenkins),
+            gitea=_int_env(env, "LAB_GITEA_PORT", Ports.gitea),
+            minio=_int_env(env, "LAB_MINIO_PORT", Ports.minio),
+            minio_console=_int_env(env, "LAB_MINIO_CONSOLE_PORT", Ports.minio_console),
+        )
+        if len(set(ports.as_dict().values())) != 4:
+            raise ConfigError(f"LAB_*_PORT variables must be distinct, got {ports.as_dict()}")
+        return cls(
+            root=Path(root).resolve(),
+            bind=env.get("LAB_BIND", "127.0.0.1") or "127.0.0.1",
+            ports=ports,
+            org=env.get("LAB_ORG", "cd4ml") or "cd4ml",
+            dvc_bucket=env.get("LAB_DVC_BUCKET", "cd4ml-dvc") or "cd4ml-dvc",
+        )

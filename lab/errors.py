@@ -1,0 +1,71 @@
+"""One exception hierarchy for the lab, each class mapped to a documented exit code.
+
+Exit codes (also listed in ``lab --help``):
+
+====  ==========================================================
+0     success
+1     a check or scenario failed (expected behaviour not seen)
+2     usage or configuration error (bad file, field, argument)
+3     a prerequisite is missing (Docker engine, compose v2, ports)
+4     a service misbehaved (HTTP error, command failed)
+5     timed out waiting for something
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+
+class LabError(Exception):
+    """Base of every error the lab reports to a user (no traceback shown)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class CheckFailed(LabError):
+    """A check, lint or scenario expectation did not hold."""
+
+    exit_code = 1
+
+
+class ConfigError(LabError):
+    """A file, field or argument is invalid; the message names which."""
+
+    exit_code = 2
+
+
+class PrerequisiteMissing(LabError):
+    """Something the lab needs on this machine is absent (Docker, compose v2, a free port)."""
+
+    exit_code = 3
+
+
+class ServiceError(LabError):
+    """A service (Gitea, Jenkins, MinIO, Docker, a command) answered with an error."""
+
+    exit_code = 4
+
+
+class WaitTimeout(LabError):
+    """A bounded wait ran out; the message says what was awaited and the last error seen."""
+
+    exit_code = 5
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    CheckFailed.exit_code: "a check, lint or scenario failed",
+    ConfigError.exit_code: "usage or configuration error",
+    PrerequisiteMissing.exit_code: "a prerequisite is missing (Docker engine, compose v2, ports)",
+    ServiceError.exit_code: "a service or command answered with an error",
+    WaitTimeout.exit_code: "timed out waiting for something",
+}

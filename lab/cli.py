@@ -1,2 +1,64 @@
-def main() -> int:
-    return 0
+"""The `lab` command line: one entry, sub-commands registered by their modules.
+
+Each command module exposes ``register(subparsers)``; every sub-parser sets
+``handler=(args, cfg) -> int``. Errors derived from :class:`lab.errors.LabError`
+are printed without a traceback and mapped to their exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from lab import __version__
+from lab.config import LabConfig
+from lab.errors import EXIT_CODES, LabError
+
+Handler = Callable[[argparse.Namespace, LabConfig], int]
+
+
+def _exit_codes_epilog() -> str:
+    lines = ["exit codes:"]
+    lines += [f"  {code}  {meaning}" for code, meaning in sorted(EXIT_CODES.items())]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lab",
+        description="cd4ml-lab: a local Jenkins + Gitea + MinIO + DVC stack for CD4ML pipelines.",
+        epilog=_exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"cd4ml-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for register in _registrars():
+        register(sub)
+    return parser
+
+
+def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
+    # Imported here so `lab --help` stays fast and a broken optional module names itself.
+    from lab.commands import register_all
+
+    return register_all()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = LabConfig.load()
+        return int(args.handler(args, cfg))
+    except LabError as exc:
+        print(f"lab {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"lab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

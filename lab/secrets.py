@@ -36,7 +36,9 @@ def _fixed(value: str) -> Callable[[], str]:
 
 
 def _access_key() -> str:
-    return "dvc" + "".join(_random.choice(string.ascii_uppercase + string.digits) for _ in range(17))
+    return "dvc" + "".join(
+        _random.choice(string.ascii_uppercase + string.digits) for _ in range(17)
+    )
 
 
 # Key -> generator. Order is the order written to the file.

@@ -43,7 +43,7 @@ def poll(
         attempts += 1
         try:
             result = check()
-        except Exception as exc:  # noqa: BLE001 - any failure of the check is "not yet"
+        except Exception as exc:
             last_error = f"{type(exc).__name__}: {exc}"
         else:
             if result:

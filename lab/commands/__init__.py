@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 
 Registrar = Callable[[argparse._SubParsersAction], None]
 
+# Order is the order shown by `lab --help`.
+MODULES = ("lab.commands.stack",)
+
 
 def register_all() -> list[Registrar]:
-    registrars: list[Registrar] = []
-    # Each import is local so one module's optional dependency cannot break the others.
-    from lab.commands import stack as stack_cmds
-
-    registrars.append(stack_cmds.register)
-    return registrars
+    return [importlib.import_module(name).register for name in MODULES]

@@ -1,0 +1,206 @@
+"""`lab doctor`: can this machine run the lab? Each failed check says how to fix it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from lab.config import LabConfig
+
+MIN_COMPOSE = (2, 20, 0)  # `up --wait --wait-timeout` and `ps --format json` rows
+MIN_MEMORY_GIB = 4.0
+RECOMMENDED_MEMORY_GIB = 6.0
+MIN_FREE_DISK_GIB = 10.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+    fatal: bool = True  # a failed non-fatal check is a warning
+
+    @property
+    def label(self) -> str:
+        if self.ok:
+            return "ok"
+        return "FAIL" if self.fatal else "warn"
+
+
+Run = Callable[[Sequence[str]], subprocess.CompletedProcess]
+
+
+def _run(argv: Sequence[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), capture_output=True, text=True, timeout=15, check=False)
+
+
+@dataclass
+class Probe:
+    """What doctor looks at, injectable for tests."""
+
+    which: Callable[[str], str | None] = shutil.which
+    run: Run = _run
+    port_free: Callable[[str, int], bool] = lambda host, port: _port_free(host, port)
+    free_disk_gib: Callable[[str], float] = lambda path: shutil.disk_usage(path).free / 2**30
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    core = text.strip().lstrip("v").split("-")[0].split("+")[0]
+    parts = []
+    for piece in core.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def run_checks(
+    cfg: LabConfig, probe: Probe | None = None, *, lab_ports_in_use: bool = False
+) -> list[Check]:
+    """All checks, in order; later ones are skipped when the engine is unreachable."""
+    probe = probe or Probe()
+    checks: list[Check] = []
+    if not probe.which("docker"):
+        checks.append(
+            Check(
+                "docker CLI",
+                False,
+                "`docker` is not on PATH",
+                "install Docker Engine (Linux) or Docker Desktop (macOS/Windows)",
+            )
+        )
+        return checks
+    checks.append(Check("docker CLI", True, probe.which("docker") or "docker"))
+
+    info = probe.run(["docker", "info", "--format", "{{json .}}"])
+    engine: dict = {}
+    if info.returncode == 0:
+        try:
+            engine = json.loads(info.stdout or "{}")
+        except json.JSONDecodeError:
+            engine = {}
+    if info.returncode != 0 or not engine.get("ServerVersion"):
+        reason = (info.stderr or info.stdout or "no answer").strip().splitlines()
+        checks.append(
+            Check(
+                "Docker engine",
+                False,
+                f"no Docker engine answers: {reason[-1] if reason else 'no answer'}",
+                "start Docker (Linux: `sudo systemctl start docker`; Desktop: open the app); "
+                "check DOCKER_HOST / `docker context ls`; on Linux add yourself to the "
+                "`docker` group",
+            )
+        )
+        return checks
+    checks.append(Check("Docker engine", True, f"server {engine['ServerVersion']}"))
+
+    compose = probe.run(["docker", "compose", "version", "--short"])
+    version = compose.stdout.strip() if compose.returncode == 0 else ""
+    if not version:
+        checks.append(
+            Check(
+                "compose v2",
+                False,
+                "`docker compose` (v2 plugin) is missing",
+                "install the docker-compose-plugin package or update Docker Desktop; "
+                "the v1 `docker-compose` script is not enough",
+            )
+        )
+    elif parse_version(version) < MIN_COMPOSE:
+        need = ".".join(map(str, MIN_COMPOSE))
+        checks.append(
+            Check(
+                "compose v2",
+                False,
+                f"docker compose {version} is older than {need}",
+                "update Docker Desktop or the docker-compose-plugin package",
+            )
+        )
+    else:
+        checks.append(Check("compose v2", True, f"docker compose {version}"))
+
+    mem_gib = float(engine.get("MemTotal", 0)) / 2**30
+    if mem_gib < MIN_MEMORY_GIB:
+        checks.append(
+            Check(
+                "memory",
+                False,
+                f"the engine has {mem_gib:.1f} GiB; the lab needs {MIN_MEMORY_GIB:.0f} GiB",
+                "give Docker more memory (Docker Desktop: Settings > Resources)",
+            )
+        )
+    elif mem_gib < RECOMMENDED_MEMORY_GIB:
+        checks.append(
+            Check(
+                "memory",
+                False,
+                f"the engine has {mem_gib:.1f} GiB; {RECOMMENDED_MEMORY_GIB:.0f} GiB recommended",
+                "builds may be slow or be killed; give Docker more memory",
+                fatal=False,
+            )
+        )
+    else:
+        checks.append(Check("memory", True, f"{mem_gib:.1f} GiB available to the engine"))
+
+    if lab_ports_in_use:
+        checks.append(Check("ports", True, "in use by the running lab"))
+    else:
+        busy = [
+            f"{name} {cfg.bind}:{port}"
+            for name, port in cfg.ports.as_dict().items()
+            if not probe.port_free(cfg.bind, port)
+        ]
+        if busy:
+            checks.append(
+                Check(
+                    "ports",
+                    False,
+                    "already in use: " + ", ".join(busy),
+                    "stop what uses them, or choose others with LAB_JENKINS_PORT, "
+                    "LAB_GITEA_PORT, LAB_MINIO_PORT, LAB_MINIO_CONSOLE_PORT",
+                )
+            )
+        else:
+            ports = ", ".join(str(p) for p in cfg.ports.as_dict().values())
+            checks.append(Check("ports", True, f"free on {cfg.bind}: {ports}"))
+
+    free = probe.free_disk_gib(str(cfg.root))
+    checks.append(
+        Check(
+            "disk",
+            free >= MIN_FREE_DISK_GIB,
+            f"{free:.0f} GiB free",
+            f"images and volumes need about {MIN_FREE_DISK_GIB:.0f} GiB; free some space "
+            "(`docker system prune`)",
+            fatal=False,
+        )
+    )
+    return checks
+
+
+def fatal_failures(checks: Sequence[Check]) -> list[Check]:
+    return [c for c in checks if not c.ok and c.fatal]
+
+
+def format_checks(checks: Sequence[Check]) -> str:
+    width = max((len(c.name) for c in checks), default=0)
+    lines = []
+    for c in checks:
+        lines.append(f"  [{c.label:>4}] {c.name:<{width}}  {c.detail}")
+        if not c.ok and c.hint:
+            lines.append(f"         {'':<{width}}  fix: {c.hint}")
+    return "\n".join(lines)

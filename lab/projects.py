@@ -1,0 +1,57 @@
+"""Lab projects: the sample projects shipped under ``projects/``, exported as clean trees."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from lab.config import LabConfig
+from lab.errors import ConfigError
+
+# Never exported, whatever the source (a developer may have run the pipeline in place).
+_IGNORED_PARTS = frozenset({".git", ".venv", "__pycache__", ".pytest_cache"})
+_IGNORED_PREFIXES = (".dvc/cache", ".dvc/tmp")
+
+
+def _ignored(rel: Path) -> bool:
+    return bool(_IGNORED_PARTS.intersection(rel.parts)) or rel.as_posix().startswith(
+        _IGNORED_PREFIXES
+    )
+
+
+def shipped_projects(cfg: LabConfig) -> list[tuple[str, Path]]:
+    return [(name, cfg.projects_dir / name) for name in cfg.project_names()]
+
+
+def tracked_files(src: Path) -> list[Path] | None:
+    """Files git tracks under ``src`` (relative), or None when ``src`` is not in a git checkout."""
+    proc = subprocess.run(
+        ["git", "-C", str(src), "ls-files", "-z", "--", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        return None
+    return [Path(p) for p in proc.stdout.split("\0") if p and (src / p).is_file()]
+
+
+def export_project(src: Path, dest: Path) -> list[Path]:
+    """Copy a project's files (what git tracks, else everything but caches) into ``dest``."""
+    if not (src / "Jenkinsfile").is_file():
+        raise ConfigError(f"{src}: not a lab project (no Jenkinsfile)")
+    files = tracked_files(src)
+    if not files:
+        files = [
+            p.relative_to(src)
+            for p in src.rglob("*")
+            if p.is_file() and not _ignored(p.relative_to(src))
+        ]
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel in files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, target)
+    return sorted(files)

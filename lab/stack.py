@@ -1,0 +1,201 @@
+"""The Docker Compose stack: a thin wrapper over ``docker compose`` for the lab's project.
+
+Every call runs ``docker compose -p cd4ml-lab -f compose/docker-compose.yml
+--env-file .lab/secrets.env`` with the non-secret ``LAB_*`` variables from
+:class:`lab.config.LabConfig` in the environment. Output of long operations is
+streamed so the user sees progress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from lab.config import COMPOSE_PROJECT, LabConfig
+from lab.errors import ConfigError, LabError, PrerequisiteMissing, ServiceError
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+_NO_ENGINE_MARKERS = (
+    "Cannot connect to the Docker daemon",
+    "error during connect",
+    "docker daemon is not running",
+)
+
+# Services `lab up` starts before the bootstrap, and the ones that need its results.
+STAGE_ONE = ("docker", "gitea", "minio")
+STAGE_TWO = ("jenkins",)
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    service: str
+    container_id: str
+    state: str  # running, exited, ...
+    health: str  # healthy, unhealthy, starting, "" when no healthcheck
+    ports: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "running" and self.health in ("healthy", "")
+
+
+class Compose:
+    def __init__(
+        self,
+        cfg: LabConfig,
+        *,
+        runner: Runner = subprocess.run,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self._run = runner
+        self._environ = dict(os.environ if environ is None else environ)
+
+    # ---- plumbing --------------------------------------------------------
+    def argv(self, *args: str) -> list[str]:
+        if not self.cfg.compose_file.is_file():
+            raise ConfigError(f"compose file not found: {self.cfg.compose_file}")
+        base = ["docker", "compose", "-p", COMPOSE_PROJECT, "-f", str(self.cfg.compose_file)]
+        if self.cfg.secrets_file.is_file():
+            base += ["--env-file", str(self.cfg.secrets_file)]
+        return [*base, *args]
+
+    def env(self) -> dict[str, str]:
+        return {**self._environ, **self.cfg.compose_env()}
+
+    def run(
+        self,
+        *args: str,
+        capture: bool = True,
+        check: bool = True,
+        timeout: float | None = 120,
+        input_text: str | None = None,
+    ) -> subprocess.CompletedProcess:
+        argv = self.argv(*args)
+        try:
+            proc = self._run(
+                argv,
+                env=self.env(),
+                text=True,
+                capture_output=capture,
+                timeout=timeout,
+                input=input_text,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise PrerequisiteMissing(
+                "the `docker` command is not installed",
+                hint="install Docker Engine or Docker Desktop (compose v2), then `lab doctor`",
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise ServiceError(
+                f"`docker compose {' '.join(args[:2])}` did not finish within {timeout:.0f}s"
+            ) from None
+        if check and proc.returncode != 0:
+            tail = _tail((proc.stderr or "") + (proc.stdout or ""))
+            if any(marker in tail for marker in _NO_ENGINE_MARKERS):
+                raise PrerequisiteMissing(
+                    f"no Docker engine answers: {tail.splitlines()[-1]}",
+                    hint="start Docker, then run `lab doctor` to check the rest",
+                )
+            raise ServiceError(
+                f"`docker compose {' '.join(args[:3])}` failed (exit {proc.returncode})"
+                + (f":\n{tail}" if tail else "")
+            )
+        return proc
+
+    # ---- operations ------------------------------------------------------
+    def up(self, services: Sequence[str], *, timeout: float) -> None:
+        """Build (if needed) and start ``services``, returning once their healthchecks pass."""
+        self.run(
+            "up",
+            "--detach",
+            "--build",
+            "--wait",
+            "--wait-timeout",
+            str(int(timeout)),
+            *services,
+            capture=False,
+            timeout=timeout + 600,  # building the Jenkins image can take minutes
+        )
+
+    def down(self, *, volumes: bool = False) -> None:
+        args = ["down", "--remove-orphans"]
+        if volumes:
+            args.append("--volumes")
+        self.run(*args, capture=False, timeout=300)
+
+    def ps(self) -> list[ServiceState]:
+        proc = self.run("ps", "--all", "--format", "json")
+        return parse_ps(proc.stdout)
+
+    def exec(
+        self, service: str, command: Sequence[str], *, user: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        args = ["exec", "-T"]
+        if user:
+            args += ["-u", user]
+        return self.run(*args, service, *command, check=check)
+
+    def logs(self, service: str | None, *, tail: int = 200, follow: bool = False) -> None:
+        args = ["logs", "--no-color", "--tail", str(tail)]
+        if follow:
+            args.append("--follow")
+        if service:
+            args.append(service)
+        self.run(*args, capture=False, timeout=None if follow else 120)
+
+    def is_running(self) -> bool:
+        """True when a lab container runs (its ports are then ours, not a conflict)."""
+        try:
+            return any(s.state == "running" for s in self.ps())
+        except LabError:
+            return False
+
+    def services(self) -> list[str]:
+        proc = self.run("config", "--services")
+        return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
+def parse_ps(output: str) -> list[ServiceState]:
+    """Parse ``docker compose ps --format json``: one JSON object per line (or one array)."""
+    text = output.strip()
+    if not text:
+        return []
+    try:
+        rows = (
+            json.loads(text) if text.startswith("[") else [json.loads(x) for x in text.splitlines()]
+        )
+    except json.JSONDecodeError as exc:
+        raise ServiceError(f"unexpected `docker compose ps` output: {exc}") from None
+    states = []
+    for row in rows:
+        states.append(
+            ServiceState(
+                service=row.get("Service", ""),
+                container_id=row.get("ID", ""),
+                state=row.get("State", ""),
+                health=row.get("Health", ""),
+                ports=_ports(row),
+            )
+        )
+    return sorted(states, key=lambda s: s.service)
+
+
+def _ports(row: Mapping[str, object]) -> str:
+    publishers = row.get("Publishers") or []
+    if isinstance(publishers, list) and publishers:
+        return ", ".join(
+            f"{p.get('URL', '')}:{p.get('PublishedPort')}->{p.get('TargetPort')}"
+            for p in publishers
+            if isinstance(p, dict) and p.get("PublishedPort")
+        )
+    return str(row.get("Ports", ""))
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,87 @@
+"""`lab status`: service health and URLs, seeded jobs and their last builds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lab.config import LabConfig
+from lab.errors import LabError
+from lab.secrets import Secrets
+from lab.stack import Compose, ServiceState
+
+
+@dataclass
+class JobRow:
+    job: str
+    last_build: str  # "#3 SUCCESS" or "(none)"
+
+
+@dataclass
+class Status:
+    services: list[tuple[ServiceState | None, str, str]]  # state, name, url
+    jobs: list[JobRow] = field(default_factory=list)
+    jobs_error: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return all(state is not None and state.ok for state, _, _ in self.services)
+
+
+def service_urls(cfg: LabConfig) -> dict[str, str]:
+    return {
+        "jenkins": cfg.jenkins_url,
+        "gitea": cfg.gitea_url,
+        "minio": f"{cfg.minio_url} (console {cfg.minio_console_url})",
+        "docker": "(internal: pipeline agents)",
+    }
+
+
+def collect_status(cfg: LabConfig, compose: Compose, *, with_jobs: bool = True) -> Status:
+    by_service = {s.service: s for s in compose.ps()}
+    services = [(by_service.get(name), name, url) for name, url in service_urls(cfg).items()]
+    status = Status(services=services)
+    if with_jobs and status.healthy:
+        try:
+            status.jobs = _jobs(cfg)
+        except LabError as exc:
+            status.jobs_error = str(exc)
+    return status
+
+
+def _jobs(cfg: LabConfig) -> list[JobRow]:
+    from lab.clients.jenkins import JenkinsClient
+
+    secrets = Secrets.load(cfg.secrets_file)
+    jenkins = JenkinsClient(
+        cfg.jenkins_url,
+        secrets.require("JENKINS_ADMIN_USER"),
+        secrets.require("JENKINS_ADMIN_PASSWORD"),
+    )
+    rows = []
+    for project in jenkins.list_jobs(cfg.org):
+        for branch in jenkins.list_jobs(f"{cfg.org}/{project}") or [""]:
+            path = f"{cfg.org}/{project}/{branch}" if branch else f"{cfg.org}/{project}"
+            rows.append(
+                JobRow(path, jenkins.last_build_summary(path) if branch else "(no branches)")
+            )
+    return rows
+
+
+def format_status(status: Status) -> str:
+    lines = [f"{'SERVICE':<9} {'HEALTH':<10} URL"]
+    for state, name, url in status.services:
+        health = "absent" if state is None else (state.health or state.state)
+        lines.append(f"{name:<9} {health:<10} {url}")
+    if status.jobs_error:
+        lines.append(f"\njobs: could not be read: {status.jobs_error}")
+    elif status.jobs:
+        width = max(len(r.job) for r in status.jobs)
+        lines.append(f"\n{'JOB':<{width}}  LAST BUILD")
+        lines += [f"{r.job:<{width}}  {r.last_build}" for r in status.jobs]
+    elif status.healthy:
+        lines.append("\njobs: none seeded yet (run `lab up`)")
+    if not status.healthy:
+        lines.append(
+            "\nthe lab is not (fully) up: `lab up` starts it, `lab logs SERVICE` tells why"
+        )
+    return "\n".join(lines)

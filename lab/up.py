@@ -1,0 +1,267 @@
+"""`lab up`: bring the stack up and converge it, idempotently, phase by phase.
+
+Order (data flows one way: config + secrets -> stack -> bootstrap):
+
+1. prerequisites (``lab doctor``), fail early with its fixes
+2. secrets generated if absent (0600)
+3. ``docker compose up --wait`` for the Docker engine, Gitea and MinIO
+4. Gitea site admin (``gitea admin user create`` in the container)
+5. MinIO: bucket, DVC user and its least-privilege policy
+6. Gitea: bot user and token, organisation, one repo per project, webhooks
+7. DVC data of each project pushed to the bucket (no-op when present)
+8. ``docker compose up --wait`` for Jenkins (it needs the bot token)
+9. Jenkins: ready, seed job run when a project has no job yet, jobs present
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import requests
+
+from lab import bootstrap
+from lab.clients.jenkins import JenkinsClient
+from lab.config import LabConfig
+from lab.doctor import fatal_failures, format_checks, run_checks
+from lab.errors import PrerequisiteMissing, ServiceError
+from lab.projects import export_project, shipped_projects
+from lab.report import Reporter
+from lab.secrets import Secrets
+from lab.stack import STAGE_ONE, STAGE_TWO, Compose
+from lab.wait import poll
+
+SEED_JOB = "lab-seed"
+
+
+def ensure_prerequisites(cfg: LabConfig, compose: Compose, reporter: Reporter) -> None:
+    checks = run_checks(cfg, lab_ports_in_use=compose.is_running())
+    reporter.note(format_checks(checks))
+    failed = fatal_failures(checks)
+    if failed:
+        raise PrerequisiteMissing(
+            "the lab cannot start on this machine: " + "; ".join(c.name for c in failed),
+            hint=" | ".join(c.hint for c in failed if c.hint) or "see `lab doctor`",
+        )
+
+
+def ensure_gitea_admin(cfg: LabConfig, compose: Compose, secrets: Secrets) -> list[str]:
+    """Create the Gitea site admin in the container, or repair its password; report changes."""
+    user = secrets.require("GITEA_ADMIN_USER")
+    password = secrets.require("GITEA_ADMIN_PASSWORD")
+    if _gitea_login_ok(cfg, user, password):
+        return []
+    gitea = ["gitea", "--config", "/data/gitea/conf/app.ini"]
+    listing = compose.exec("gitea", [*gitea, "admin", "user", "list", "--admin"], user="git")
+    exists = any(
+        len(row.split()) > 1 and row.split()[1] == user for row in listing.stdout.splitlines()
+    )
+    if exists:
+        compose.exec(
+            "gitea",
+            [
+                *gitea,
+                "admin",
+                "user",
+                "change-password",
+                "--username",
+                user,
+                "--password",
+                password,
+                "--must-change-password=false",
+            ],
+            user="git",
+        )
+        change = f"reset the password of Gitea admin {user} to the one in {secrets.path}"
+    else:
+        compose.exec(
+            "gitea",
+            [
+                *gitea,
+                "admin",
+                "user",
+                "create",
+                "--admin",
+                "--username",
+                user,
+                "--password",
+                password,
+                "--email",
+                f"{user}@lab.invalid",
+                "--must-change-password=false",
+            ],
+            user="git",
+        )
+        change = f"created Gitea admin {user}"
+    poll(
+        lambda: _gitea_login_ok(cfg, user, password),
+        what=f"Gitea to accept admin {user}",
+        timeout=30,
+        interval=1,
+    )
+    return [change]
+
+
+def _gitea_login_ok(cfg: LabConfig, user: str, password: str) -> bool:
+    try:
+        resp = requests.get(f"{cfg.gitea_url}/api/v1/user", auth=(user, password), timeout=10)
+    except requests.RequestException:
+        return False
+    return resp.status_code == 200
+
+
+def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[str]:
+    """Push each project's DVC-tracked raw data to the bucket (DVC skips what is there)."""
+    from lab.clients.storage import Storage
+    from lab.localforge.pipeline import seed_dvc_remote
+
+    storage = Storage(
+        cfg.minio_url, secrets.require("DVC_ACCESS_KEY"), secrets.require("DVC_SECRET_KEY")
+    )
+    changes = []
+    for name, path in shipped_projects(cfg):
+        before = storage.object_count(cfg.dvc_bucket)
+        with tempfile.TemporaryDirectory(prefix=f"lab-seed-{name}-") as tmp:
+            checkout = Path(tmp) / name
+            export_project(path, checkout)
+            _git_init(checkout)
+            seed_dvc_remote(
+                checkout,
+                env={"DVC_S3_ENDPOINT": cfg.minio_url},
+                credentials=(secrets["DVC_ACCESS_KEY"], secrets["DVC_SECRET_KEY"]),
+            )
+        added = storage.object_count(cfg.dvc_bucket) - before
+        if added:
+            changes.append(f"pushed {added} DVC objects of {name} to s3://{cfg.dvc_bucket}")
+        else:
+            reporter.note(f"{name}: DVC data already in s3://{cfg.dvc_bucket}")
+    return changes
+
+
+def _git_init(path: Path) -> None:
+    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
+        subprocess.run(argv, cwd=path, check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=cd4ml-lab",
+            "-c",
+            "user.email=lab@lab.invalid",
+            "commit",
+            "-q",
+            "-m",
+            "seed",
+        ],
+        cwd=path,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def converge_jenkins(
+    cfg: LabConfig, secrets: Secrets, reporter: Reporter, *, timeout: float = 600
+) -> list[str]:
+    """Wait for Jenkins, run the seed job if a project has no job, check every job exists."""
+    jenkins = JenkinsClient(
+        cfg.jenkins_url,
+        secrets.require("JENKINS_ADMIN_USER"),
+        secrets.require("JENKINS_ADMIN_PASSWORD"),
+    )
+    poll(
+        jenkins.ready,
+        what=f"Jenkins at {cfg.jenkins_url} (JCasC applied, admin login)",
+        timeout=timeout,
+        interval=3,
+        progress=reporter.note,
+    )
+    wanted = [f"{cfg.org}/{name}" for name in _org_projects(cfg, secrets)]
+    missing = [job for job in wanted if not jenkins.job_exists(job)]
+    if not missing:
+        reporter.note(f"jobs present: {', '.join(wanted) or '(none)'}")
+        return []
+    reporter.note(f"running {SEED_JOB} for: {', '.join(missing)}")
+    result = jenkins.run_job(SEED_JOB, timeout=timeout)
+    if result != "SUCCESS":
+        tail = jenkins.console_tail(SEED_JOB, lines=30)
+        raise ServiceError(f"Jenkins job {SEED_JOB} ended {result}:\n{tail}")
+    poll(
+        lambda: all(jenkins.job_exists(job) for job in wanted),
+        what="the seeded multibranch jobs " + ", ".join(wanted),
+        timeout=120,
+        interval=2,
+    )
+    return [f"seeded Jenkins job {job}" for job in missing]
+
+
+def _org_projects(cfg: LabConfig, secrets: Secrets) -> list[str]:
+    from lab.clients.gitea import GiteaClient
+
+    gitea = GiteaClient(cfg.gitea_url, token=secrets.require("GITEA_BOT_TOKEN"))
+    return sorted(repo["name"] for repo in gitea.list_org_repos(cfg.org))
+
+
+def lab_up(
+    cfg: LabConfig, *, reporter: Reporter | None = None, compose: Compose | None = None
+) -> list[str]:
+    """Bring the lab up; return what changed (empty when it was already up and converged)."""
+    reporter = reporter or Reporter()
+    compose = compose or Compose(cfg)
+    changes: list[str] = []
+    with reporter.phase("checking prerequisites"):
+        ensure_prerequisites(cfg, compose, reporter)
+    with reporter.phase("secrets"):
+        secrets, created = Secrets.ensure(cfg.secrets_file)
+        if created:
+            changes.append(f"generated {len(created)} secrets in {cfg.secrets_file}")
+        reporter.note(f"{cfg.secrets_file} (mode 0600)")
+    before = _containers(compose)
+    with reporter.phase(f"starting {', '.join(STAGE_ONE)} (docker compose up --wait)"):
+        compose.up(STAGE_ONE, timeout=cfg.timeout_up)
+    with reporter.phase("gitea: site admin"):
+        changes += ensure_gitea_admin(cfg, compose, secrets)
+    with reporter.phase("minio: bucket, DVC user, least-privilege policy"):
+        changes += bootstrap.converge_minio(cfg, secrets, progress=reporter.note)
+    with reporter.phase("gitea: bot, token, organisation, repos, webhooks"):
+        changes += bootstrap.converge_gitea(
+            cfg, secrets, shipped_projects(cfg), progress=reporter.note
+        )
+    with reporter.phase("dvc: initial data in the bucket"):
+        changes += seed_dvc_data(cfg, secrets, reporter)
+    with reporter.phase(f"starting {', '.join(STAGE_TWO)} (docker compose up --wait)"):
+        compose.up(STAGE_TWO, timeout=cfg.timeout_up)
+    with reporter.phase("jenkins: ready, seed job, multibranch jobs"):
+        changes += converge_jenkins(cfg, secrets, reporter)
+    after = _containers(compose)
+    changes += _container_changes(before, after)
+    return changes
+
+
+def _containers(compose: Compose) -> dict[str, str]:
+    return {s.service: s.container_id for s in compose.ps()}
+
+
+def _container_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    changes = []
+    for service, cid in sorted(after.items()):
+        if service not in before:
+            changes.append(f"created container for {service}")
+        elif before[service] != cid:
+            changes.append(f"recreated container for {service}")
+    return changes
+
+
+def summary(cfg: LabConfig, secrets: Secrets) -> str:
+    rows = [
+        ("Jenkins", cfg.jenkins_url, secrets.get("JENKINS_ADMIN_USER", "")),
+        ("Gitea", cfg.gitea_url, secrets.get("GITEA_ADMIN_USER", "")),
+        ("MinIO console", cfg.minio_console_url, secrets.get("MINIO_ROOT_USER", "")),
+        ("MinIO S3 API", cfg.minio_url, "DVC user: see `lab creds`"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"  {name:<{width}}  {url:<28} user: {user}" for name, url, user in rows]
+    lines.append(f"  passwords and tokens: {cfg.secrets_file} (0600); `lab creds --show KEY`")
+    lines.append(f"  jobs: {cfg.jenkins_url}/job/{cfg.org}/")
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+import os
+import stat
+
+import pytest
+
+from lab.cli import build_parser, main
+
+FAKE_DOCKER = """#!/bin/sh
+# stands for a docker CLI whose engine is not running
+case "$1" in
+  info) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1;;
+  compose) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1;;
+esac
+exit 1
+"""
+
+
+@pytest.fixture
+def no_engine(tmp_path, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    docker = bindir / "docker"
+    docker.write_text(FAKE_DOCKER)
+    docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LAB_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def test_help_lists_the_commands_and_exit_codes(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("up", "down", "status", "doctor", "creds", "logs"):
+        assert f"    {command} " in out
+    assert "exit codes:" in out and "3  a prerequisite is missing" in out
+
+
+def test_every_command_has_help_text():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, choice in sub.choices.items():
+        assert choice.description or sub._choices_actions, name
+        assert any(a.help for a in sub._choices_actions if a.dest == name), name
+
+
+def test_up_without_engine_stops_early_with_doctor_message(no_engine, capsys):
+    code = main(["up"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "Docker engine" in captured.out + captured.err
+    assert "Traceback" not in captured.err
+    assert "fix:" in captured.out
+    # nothing was generated or started: it stopped before the secrets phase
+    assert not (no_engine / "home" / ".lab" / "secrets.env").exists()
+
+
+def test_doctor_without_engine_exits_3(no_engine, capsys):
+    assert main(["doctor"]) == 3
+    assert "no Docker engine answers" in capsys.readouterr().out
+
+
+def test_creds_before_up_says_what_to_do(no_engine, capsys):
+    assert main(["creds"]) == 2
+    assert "run `lab up`" in capsys.readouterr().err
+
+
+def test_creds_masks_secrets_and_shows_one_on_request(no_engine, capsys):
+    from lab.config import LabConfig
+    from lab.secrets import Secrets
+
+    secrets, _ = Secrets.ensure(LabConfig.load().secrets_file)
+    assert main(["creds"]) == 0
+    out = capsys.readouterr().out
+    assert secrets["GITEA_ADMIN_PASSWORD"] not in out
+    assert "lab-admin" in out  # identities are shown
+    assert "(not yet created)" in out  # the bot token before Gitea runs
+    assert main(["creds", "--show", "GITEA_ADMIN_PASSWORD"]) == 0
+    assert capsys.readouterr().out.strip() == secrets["GITEA_ADMIN_PASSWORD"]
+    assert main(["creds", "--show", "NOPE"]) == 2

@@ -92,9 +92,7 @@ class LabConfig:
         """Shipped sample projects: each directory under ``projects/`` with a Jenkinsfile."""
         if not self.projects_dir.is_dir():
             return []
-        return sorted(
-            p.name for p in self.projects_dir.iterdir() if (p / "Jenkinsfile").is_file()
-        )
+        return sorted(p.name for p in self.projects_dir.iterdir() if (p / "Jenkinsfile").is_file())
 
     # ---- URLs seen from the host -----------------------------------
     def _host_url(self, port: int) -> str:

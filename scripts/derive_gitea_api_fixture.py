@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Derive tests/unit/fixtures/gitea_api_subset.json from Gitea's OpenAPI (swagger 2) specs.
+
+Keeps only the facts the lab's Gitea client relies on, for the operations it
+calls: path templates, HTTP methods, query parameters, and the body's required
+and allowed fields (lower-cased, with enum values). With several specs (1.25.3 and 1.27.1)
+the result is what holds in all of them: allowed fields and query parameters are
+intersected, required fields united, so the client stays compatible with both.
+
+    .venv/bin/python scripts/derive_gitea_api_fixture.py            # write the fixture
+    .venv/bin/python scripts/derive_gitea_api_fixture.py --check    # exit 1 if stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SPECS = (
+    ROOT.parent / "shared" / "upstream" / "gitea-openapi-1.25.3.json",
+    ROOT.parent / "shared" / "upstream" / "gitea-openapi.json",
+)
+DEFAULT_OUT = ROOT / "tests" / "unit" / "fixtures" / "gitea_api_subset.json"
+
+# Every (method, path template) lab/clients/gitea.py calls.
+OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("GET", "/version"),
+    ("GET", "/user"),
+    ("GET", "/users/{username}"),
+    ("POST", "/admin/users"),
+    ("GET", "/users/{username}/tokens"),
+    ("POST", "/users/{username}/tokens"),
+    ("DELETE", "/users/{username}/tokens/{token}"),
+    ("GET", "/orgs/{org}"),
+    ("POST", "/orgs"),
+    ("GET", "/orgs/{org}/teams"),
+    ("POST", "/orgs/{org}/teams"),
+    ("GET", "/teams/{id}/members/{username}"),
+    ("PUT", "/teams/{id}/members/{username}"),
+    ("PUT", "/repos/{owner}/{repo}/collaborators/{collaborator}"),
+    ("GET", "/repos/{owner}/{repo}"),
+    ("DELETE", "/repos/{owner}/{repo}"),
+    ("GET", "/orgs/{org}/repos"),
+    ("POST", "/orgs/{org}/repos"),
+    ("GET", "/repos/{owner}/{repo}/branches"),
+    ("GET", "/repos/{owner}/{repo}/branches/{branch}"),
+    ("DELETE", "/repos/{owner}/{repo}/branches/{branch}"),
+    ("GET", "/repos/{owner}/{repo}/hooks"),
+    ("POST", "/repos/{owner}/{repo}/hooks"),
+    ("PATCH", "/repos/{owner}/{repo}/hooks/{id}"),
+    ("DELETE", "/repos/{owner}/{repo}/hooks/{id}"),
+    ("GET", "/repos/{owner}/{repo}/pulls"),
+    ("POST", "/repos/{owner}/{repo}/pulls"),
+    ("GET", "/repos/{owner}/{repo}/pulls/{index}"),
+    ("PATCH", "/repos/{owner}/{repo}/pulls/{index}"),
+    ("GET", "/repos/{owner}/{repo}/pulls/{index}/files"),
+    ("POST", "/repos/{owner}/{repo}/pulls/{index}/merge"),
+    ("GET", "/repos/{owner}/{repo}/issues/{index}/comments"),
+    ("POST", "/repos/{owner}/{repo}/issues/{index}/comments"),
+    ("PATCH", "/repos/{owner}/{repo}/issues/comments/{id}"),
+    ("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses"),
+    ("POST", "/repos/{owner}/{repo}/statuses/{sha}"),
+    ("GET", "/repos/{owner}/{repo}/git/commits/{sha}"),
+    ("GET", "/repos/{owner}/{repo}/commits"),
+)
+
+
+def _resolve(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        return spec["definitions"][name]
+    return schema
+
+
+def operation_facts(spec: Mapping[str, Any], method: str, path: str) -> dict[str, Any]:
+    """The facts of one operation in one spec; KeyError if the spec lacks it."""
+    item = spec["paths"][path]
+    op = item[method.lower()]
+    params = [*item.get("parameters", []), *op.get("parameters", [])]
+    query = sorted(p["name"] for p in params if p.get("in") == "query")
+    body: dict[str, Any] | None = None
+    for p in params:
+        if p.get("in") == "body":
+            schema = _resolve(spec, p.get("schema", {}))
+            # Gitea decodes bodies with Go's encoding/json, which matches field names
+            # case-insensitively; some specs (1.25.3's MergePullRequestForm) name
+            # fields by their Go names ("Do"). Compare lower-cased names.
+            props = {k.lower(): v for k, v in schema.get("properties", {}).items()}
+            body = {
+                "required": sorted(k.lower() for k in schema.get("required", [])),
+                "allowed": sorted(props),
+                "enums": {k: sorted(v["enum"]) for k, v in sorted(props.items()) if "enum" in v},
+            }
+    return {"query": query, "body": body}
+
+
+def _merge(facts: list[dict[str, Any]]) -> dict[str, Any]:
+    def inter(lists: Iterable[list[str]]) -> list[str]:
+        sets = [set(x) for x in lists]
+        return sorted(set.intersection(*sets)) if sets else []
+
+    merged: dict[str, Any] = {"query": inter(f["query"] for f in facts)}
+    bodies = [f["body"] for f in facts]
+    if any(b is None for b in bodies):
+        merged["body"] = None
+    else:
+        enums: dict[str, list[str]] = {}
+        for field in inter(list(b["enums"]) for b in bodies):
+            enums[field] = inter(b["enums"][field] for b in bodies)
+        merged["body"] = {
+            "required": sorted(set().union(*(b["required"] for b in bodies))),
+            "allowed": inter(b["allowed"] for b in bodies),
+            "enums": enums,
+        }
+    return merged
+
+
+def derive(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``specs`` maps a version label to a loaded spec; returns the fixture document."""
+    operations: dict[str, Any] = {}
+    for method, path in OPERATIONS:
+        facts = []
+        for version, spec in specs.items():
+            try:
+                facts.append(operation_facts(spec, method, path))
+            except KeyError:
+                raise SystemExit(f"{method} {path} is not in Gitea {version}'s spec") from None
+        operations[f"{method} {path}"] = _merge(facts)
+    return {
+        "_about": "Subset of Gitea's OpenAPI used by lab/clients/gitea.py; "
+        "generated by scripts/derive_gitea_api_fixture.py, do not edit.",
+        "base_path": "/api/v1",
+        "gitea_versions": sorted(specs),
+        "operations": operations,
+    }
+
+
+def load_specs(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
+    specs: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        spec = json.loads(path.read_text())
+        specs[str(spec["info"]["version"])] = spec
+    return specs
+
+
+def render(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", type=Path, action="append", help="OpenAPI file (repeatable)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--check", action="store_true", help="fail if --out is not up to date")
+    args = parser.parse_args(argv)
+    spec_paths = args.spec or list(DEFAULT_SPECS)
+    missing = [str(p) for p in spec_paths if not p.is_file()]
+    if missing:
+        print(f"spec file(s) not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    text = render(derive(load_specs(spec_paths)))
+    if args.check:
+        current = args.out.read_text() if args.out.is_file() else ""
+        if current != text:
+            print(f"{args.out} is out of date: run {Path(__file__).name}", file=sys.stderr)
+            return 1
+        print(f"{args.out} is up to date")
+        return 0
+    args.out.write_text(text)
+    print(f"wrote {args.out} ({len(OPERATIONS)} operations)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

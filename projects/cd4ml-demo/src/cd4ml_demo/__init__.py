@@ -1,0 +1,1 @@
+"""cd4ml-demo: a small, genuine ML pipeline (breast cancer classification) driven by DVC."""

@@ -1,0 +1,71 @@
+"""What a forge webhook plus Jenkins' branch source would start, for drivers that run
+builds themselves: a push builds the branch (and an open PR on it), opening a PR builds
+it, and a build that pushed to its own branch (commit-back) starts the next one.
+
+Builds run when a scenario waits for them, in the order they were triggered; builds
+nobody waits for are never run (the local driver models CI, it does not replace it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lab.errors import CheckFailed
+from lab.scenarios.driver import Build, Target
+
+RunBuild = Callable[[Target, str, int], Build]
+
+
+@dataclass
+class BuildQueue:
+    # Which branch each open PR builds (the PR head).
+    open_prs: dict[int, str] = field(default_factory=dict)
+    pending: list[tuple[Target, str]] = field(default_factory=list)
+    numbers: dict[str, int] = field(default_factory=dict)
+    history: list[Build] = field(default_factory=list)
+
+    def _queue(self, target: Target, commit: str) -> None:
+        if (target, commit) not in self.pending:
+            self.pending.append((target, commit))
+
+    def pushed(self, branch: str, commit: str) -> None:
+        self._queue(Target(branch), commit)
+        for number, head in self.open_prs.items():
+            if head == branch:
+                self._queue(Target(branch, number), commit)
+
+    def pr_opened(self, number: int, head: str, commit: str) -> None:
+        self.open_prs[number] = head
+        self._queue(Target(head, number), commit)
+
+    def pr_closed(self, number: int) -> None:
+        self.open_prs.pop(number, None)
+        self.pending = [(t, c) for t, c in self.pending if t.pr != number]
+
+    def wait(
+        self,
+        target: Target,
+        commit: str,
+        run: RunBuild,
+        head_after: Callable[[str], str | None],
+    ) -> Build:
+        """Run ``target``'s queued builds in order up to the one of ``commit``; return it."""
+        if (target, commit) not in self.pending:
+            queued = [f"{t.job}@{c[:10]}" for t, c in self.pending] or ["nothing"]
+            raise CheckFailed(
+                f"no build of {commit[:10]} was triggered for {target} "
+                f"(queued: {', '.join(queued)})"
+            )
+        while True:
+            entry = next(e for e in self.pending if e[0] == target)
+            self.pending.remove(entry)
+            number = self.numbers.get(target.job, 0) + 1
+            self.numbers[target.job] = number
+            build = run(entry[0], entry[1], number)
+            self.history.append(build)
+            head = head_after(target.branch)
+            if head is not None and head != build.commit:
+                self.pushed(target.branch, head)  # the pipeline pushed: the webhook fires
+            if entry[1] == commit:
+                return build

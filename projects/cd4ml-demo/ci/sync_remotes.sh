@@ -13,12 +13,14 @@ require_aws_env
 dvc_configure_remotes
 mkdir -p "$(jenkins_local_dir)"
 
-if dvc fetch -r jenkins_local 2>/dev/null; then
+misses="$(mktemp)"
+trap 'rm -f "$misses"' EXIT
+if dvc pull -r jenkins_local >"$misses" 2>&1; then
+    cat "$misses"
     log "jenkins_local holds every object: origin not contacted"
-    dvc checkout
 else
     log "jenkins_local misses objects (cold or partial cache): fetching the rest from origin"
     dvc pull -r origin || die "dvc pull from remote 'origin' failed (see above)"
-    dvc push -r jenkins_local
+    dvc push -r jenkins_local || die "dvc push to remote 'jenkins_local' ($(jenkins_local_dir)) failed"
     log "copied to jenkins_local for the next build"
 fi

@@ -218,12 +218,6 @@ def _check_flow(scenario: Scenario) -> list[tuple[int, str]]:
                     problems.append((exp.loc.line, f"{where}, {exp.kind}: {err}"))
             if exp.kind.startswith("pr_comment") and not has_pr:
                 problems.append((exp.loc.line, f"{where}, {exp.kind}: no open_pr before it"))
-            if exp.kind == "branch_gained_commit" and isinstance(exp.arg, dict):
-                pattern = exp.arg.get("message_matches")
-                try:
-                    re.compile(pattern or "")
-                except re.error as exc:
-                    problems.append((exp.loc.line, f"{where}: bad regular expression: {exc}"))
         needs_pr = step.kind in ("update_pr", "merge_pr") or (
             step.kind == "wait_build" and step.args.get("for") == "pr"
         )

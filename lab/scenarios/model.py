@@ -20,7 +20,7 @@ STEP_KINDS = (
     "expect",
 )
 # Step kinds that take no arguments may be written bare (`- push`).
-BARE_STEPS = ("commit", "pull", "push", "update_pr", "merge_pr")
+BARE_STEPS = ("commit", "pull", "push", "open_pr", "update_pr", "merge_pr")
 
 EXPECTATION_KINDS = (
     "build_result",

@@ -1,0 +1,316 @@
+"""seed-jobs/*.groovy and the shipped Jenkinsfiles: parse with Groovy, and run the seed.
+
+The seed (seed-jobs/projects.groovy) runs under plain Groovy against a recording stand-in
+of the Job DSL context (tests/unit/fixtures/stack/dsl_recorder.groovy) and a fake Gitea
+API served on 127.0.0.1, so what it would create in Jenkins is checked without Jenkins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_SCRIPT = ROOT / "seed-jobs" / "projects.groovy"
+JCASC_FILE = ROOT / "casc" / "jenkins.yaml"
+DSL_RECORDER = Path(__file__).resolve().parent / "fixtures" / "stack" / "dsl_recorder.groovy"
+JAVA_HOME_DEBIAN = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+
+TOKEN = "test-token-0123456789"
+PAGE_CAP = 2  # the fake Gitea caps page size like MAX_RESPONSE_ITEMS does, to force paging
+ORGS: dict[str, list[dict[str, Any]]] = {
+    "cd4ml": [
+        {"name": "gamma", "archived": False},
+        {"name": "alpha", "archived": False},
+        {"name": "old-demo", "archived": True},
+        {"name": "beta", "archived": False},
+    ],
+    "empty-org": [],
+}
+
+
+def groovy_env() -> dict[str, str]:
+    """A clean environment: no lab secret or LAB_* variable leaks in from the caller."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
+    java_home = os.environ.get("JAVA_HOME") or (
+        str(JAVA_HOME_DEBIAN) if JAVA_HOME_DEBIAN.is_dir() else ""
+    )
+    if java_home:
+        env["JAVA_HOME"] = java_home
+    return env
+
+
+def require_groovy() -> str:
+    groovy = shutil.which("groovy")
+    if groovy is None:
+        pytest.skip("the `groovy` command is not installed (Debian/Ubuntu: apt-get install groovy)")
+    return groovy
+
+
+def run_groovy(*args: str) -> Any:
+    proc = subprocess.run(
+        [require_groovy(), str(DSL_RECORDER), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=groovy_env(),
+        check=False,
+    )
+    assert proc.returncode == 0, f"groovy failed ({proc.returncode}):\n{proc.stderr[-2000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---- a fake Gitea organisation API ------------------------------------------------
+
+
+class FakeGitea(ThreadingHTTPServer):
+    requests: list[tuple[str, dict[str, list[str]], str | None]]
+
+
+class GiteaHandler(BaseHTTPRequestHandler):
+    server: FakeGitea
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        self.server.requests.append((url.path, query, self.headers.get("Authorization")))
+        parts = url.path.strip("/").split("/")
+        if self.headers.get("Authorization") != f"token {TOKEN}":
+            return self._send(401, {"message": "token is required"})
+        if len(parts) != 5 or parts[:3] != ["api", "v1", "orgs"] or parts[4] != "repos":
+            return self._send(404, {"message": "not found"})
+        if parts[3] not in ORGS:
+            return self._send(404, {"message": "GetOrgByName"})
+        limit = min(int(query.get("limit", ["30"])[0]), PAGE_CAP)
+        page = int(query.get("page", ["1"])[0])
+        repos = ORGS[parts[3]][(page - 1) * limit : page * limit]
+        return self._send(200, repos)
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def gitea() -> Iterator[FakeGitea]:
+    server = FakeGitea(("127.0.0.1", 0), GiteaHandler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def seed_runs(gitea: FakeGitea, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Run the seed once per case in a single JVM; return the recordings by case name."""
+    require_groovy()
+    base = f"http://127.0.0.1:{gitea.server_address[1]}"
+    work = tmp_path_factory.mktemp("seed-jobs")
+    secrets = work / "secrets"
+    secrets.mkdir()
+    # The path used in Jenkins: check-env.sh writes the token to $SECRETS and unsets it.
+    (secrets / "GITEA_BOT_TOKEN").write_text(TOKEN + "\n")
+    no_secrets = work / "no-secrets"
+    no_secrets.mkdir()
+    with_token = {"GITEA_URL": base, "GITEA_BOT_TOKEN": TOKEN}
+    cases = [
+        {
+            "name": "org",
+            "vars": {"LAB_ORG": "cd4ml", "GITEA_URL": base + "/", "SECRETS": str(secrets)},
+        },
+        {"name": "empty", "vars": {"LAB_ORG": "empty-org", **with_token}},
+        {"name": "bad-token", "vars": {**with_token, "LAB_ORG": "cd4ml", "GITEA_BOT_TOKEN": "x"}},
+        {"name": "no-org", "vars": {"LAB_ORG": "nope", **with_token}},
+        {
+            "name": "no-token",
+            "vars": {"LAB_ORG": "cd4ml", "GITEA_URL": base, "SECRETS": str(no_secrets)},
+        },
+    ]
+    cases_file = work / "cases.json"
+    cases_file.write_text(json.dumps(cases))
+    gitea.requests.clear()
+    results = run_groovy("run", str(SEED_SCRIPT), str(cases_file))
+    return {r["name"]: r | {"base": base} for r in results}
+
+
+def find(calls: list[dict], name: str) -> list[dict]:
+    """Every call named `name` at any depth."""
+    found = []
+    for call in calls:
+        if call["name"] == name:
+            found.append(call)
+        found.extend(find(call["children"], name))
+    return found
+
+
+def only(calls: list[dict], name: str) -> dict:
+    matches = find(calls, name)
+    assert len(matches) == 1, f"expected exactly one {name}(), got {len(matches)}"
+    return matches[0]
+
+
+def jobs_of(result: dict) -> dict[str, dict]:
+    return {c["args"][0]: c for c in result["calls"] if c["name"] == "multibranchPipelineJob"}
+
+
+# ---- the seed -------------------------------------------------------------------------
+
+
+def test_seed_creates_one_multibranch_job_per_active_repo(seed_runs: dict[str, dict]) -> None:
+    result = seed_runs["org"]
+    assert result["error"] is None, result["error"]
+    assert list(jobs_of(result)) == ["cd4ml/alpha", "cd4ml/beta", "cd4ml/gamma"]
+    # The archived repository gets no job; every created job is indexed right away.
+    queued = [c["args"][0] for c in result["calls"] if c["name"] == "queue"]
+    assert queued == ["cd4ml/alpha", "cd4ml/beta", "cd4ml/gamma"]
+    assert "3 repositories: alpha, beta, gamma" in result["log"]
+
+
+def test_seeded_job_uses_gitea_source_pr_head_and_no_hook_management(
+    seed_runs: dict[str, dict],
+) -> None:
+    result = seed_runs["org"]
+    ids = set()
+    for name, job in jobs_of(result).items():
+        repo = name.split("/", 1)[1]
+        source = only(job["children"], "giteaSCMSource")
+        args = {c["name"]: c["args"] for c in source["children"] if c["args"]}
+        # Trailing slash of GITEA_URL dropped: serverUrl must equal the JCasC server's.
+        assert args["serverUrl"] == [result["base"]]
+        assert args["repoOwner"] == ["cd4ml"]
+        assert args["repository"] == [repo]
+        assert args["credentialsId"] == ["GIT_PAT"]
+        ids.add(args["id"][0])
+        assert only(job["children"], "giteaBranchDiscovery")["children"][0]["args"] == [1]
+        pr = only(job["children"], "giteaPullRequestDiscovery")
+        assert pr["children"] == [{"name": "strategyId", "args": [2], "children": []}]
+        hooks = only(job["children"], "giteaWebhookRegistration")
+        assert hooks["children"] == [{"name": "mode", "args": ["DISABLE"], "children": []}]
+        assert only(job["children"], "scriptPath")["args"] == ["Jenkinsfile"]
+        assert only(job["children"], "interval")["args"] == ["30m"]
+        assert find(job["children"], "discardOldItems"), "orphaned branches must be discarded"
+    assert len(ids) == 3, "each repository needs its own stable branch source id"
+    rerun_ids = {
+        only(job["children"], "giteaSCMSource")["children"][0]["args"][0]
+        for job in jobs_of(result).values()
+    }
+    assert rerun_ids == ids
+
+
+def test_seed_pages_through_the_org_listing_with_the_token(
+    seed_runs: dict[str, dict], gitea: FakeGitea
+) -> None:
+    assert seed_runs["org"]["error"] is None
+    org_requests = [r for r in gitea.requests if r[0] == "/api/v1/orgs/cd4ml/repos"]
+    pages = [r[1]["page"][0] for r in org_requests if r[2] == f"token {TOKEN}"]
+    # 4 repositories, 2 per page: pages 1 and 2, then an empty page 3 ends the listing.
+    assert pages[:3] == ["1", "2", "3"]
+
+
+def test_empty_org_creates_nothing(seed_runs: dict[str, dict]) -> None:
+    result = seed_runs["empty"]
+    assert result["error"] is None
+    assert [c for c in result["calls"] if c["name"] != "println"] == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("bad-token", ["HTTP 401", "GITEA_BOT_TOKEN"]),
+        ("no-org", ["HTTP 404", "organisation 'nope'"]),
+        ("no-token", ["GITEA_BOT_TOKEN", "GITEA_BOT_TOKEN is missing or empty"]),
+    ],
+)
+def test_seed_fails_loudly_and_creates_nothing(
+    seed_runs: dict[str, dict], case: str, expected: list[str]
+) -> None:
+    result = seed_runs[case]
+    assert result["error"], f"{case}: the seed must fail, not create an empty job list"
+    for text in expected:
+        assert text in result["error"]
+    assert jobs_of(result) == {}, "a failed listing must not delete jobs (no empty generation)"
+
+
+def test_seed_matches_the_jcasc_gitea_server_and_credentials() -> None:
+    jcasc = yaml.safe_load(JCASC_FILE.read_text())
+    servers = jcasc["unclassified"]["giteaServers"]["servers"]
+    env = {
+        e["key"]: e["value"]
+        for prop in jcasc["jenkins"]["globalNodeProperties"]
+        for e in prop.get("envVars", {}).get("env", [])
+    }
+    # The seed's serverUrl is GITEA_URL from the build env; it must be the configured
+    # server, or webhook events are not matched (GiteaServers.isEventFor / aliasUrl).
+    assert env["GITEA_URL"] in [s["serverUrl"] for s in servers]
+    ids = [
+        next(iter(c.values()))["id"]
+        for d in jcasc["credentials"]["system"]["domainCredentials"]
+        for c in d["credentials"]
+    ]
+    assert "GIT_PAT" in ids
+    assert "'GIT_PAT'" in SEED_SCRIPT.read_text()
+
+
+# ---- Groovy syntax of everything Jenkins will compile --------------------------------
+
+
+def groovy_files() -> list[Path]:
+    return sorted((ROOT / "seed-jobs").glob("*.groovy")) + sorted(
+        (ROOT / "projects").glob("*/Jenkinsfile")
+    )
+
+
+def test_there_is_something_to_parse() -> None:
+    files = groovy_files()
+    assert any(p.name == "Jenkinsfile" for p in files), "no projects/*/Jenkinsfile found"
+    assert SEED_SCRIPT in files
+
+
+def test_job_dsl_and_jenkinsfiles_parse_as_groovy(tmp_path: Path) -> None:
+    files = groovy_files()
+    try:
+        from lab.groovy import parse_files  # the project's own checker, when present
+    except ImportError:
+        parse_files = None
+    if parse_files is not None:
+        from lab.errors import PrerequisiteMissing
+
+        try:
+            problems = [f"{p.path}:{p.line}:{p.column}: {p.message}" for p in parse_files(files)]
+        except PrerequisiteMissing as exc:
+            pytest.skip(f"Groovy is not available: {exc}")
+    else:
+        problems = [
+            f"{p['path']}:{p['line']}:{p['column']}: {p['message']}"
+            for p in run_groovy("parse", *map(str, files))
+        ]
+    assert problems == []
+
+
+def test_parser_reports_a_broken_file(tmp_path: Path) -> None:
+    broken = tmp_path / "Jenkinsfile"
+    broken.write_text("pipeline {\n  stages {\n    stage('x') { steps { sh 'ls' }\n  }\n")
+    problems = run_groovy("parse", str(broken))
+    assert problems and problems[0]["path"] == str(broken)

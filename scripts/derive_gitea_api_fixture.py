@@ -40,6 +40,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/orgs"),
     ("GET", "/orgs/{org}/teams"),
     ("POST", "/orgs/{org}/teams"),
+    ("PATCH", "/teams/{id}"),
     ("GET", "/teams/{id}/members/{username}"),
     ("PUT", "/teams/{id}/members/{username}"),
     ("PUT", "/repos/{owner}/{repo}/collaborators/{collaborator}"),

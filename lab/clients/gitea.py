@@ -149,6 +149,23 @@ class GiteaClient(JsonClient):
             body["description"] = description
         return self.json("POST", f"/orgs/{_seg(org)}/teams", json=body)
 
+    def edit_team(
+        self,
+        team_id: int,
+        name: str,
+        *,
+        permission: str = "write",
+        units: Sequence[str] = TEAM_UNITS,
+        all_repos: bool = True,
+    ) -> Json:
+        body: Json = {
+            "name": name,
+            "permission": permission,
+            "units": list(units),
+            "includes_all_repositories": all_repos,
+        }
+        return self.json("PATCH", f"/teams/{_seg(team_id)}", json=body)
+
     def team_has_member(self, team_id: int, username: str) -> bool:
         found = self.json(
             "GET", f"/teams/{_seg(team_id)}/members/{_seg(username)}", missing_ok=True

@@ -95,6 +95,7 @@ CALLS: list[tuple[str, Callable[[GiteaClient], object], Any]] = [
     ("create_org", lambda c: c.create_org("cd4ml", description="lab"), {}),
     ("list_teams", lambda c: c.list_teams("cd4ml"), []),
     ("create_team", lambda c: c.create_team("cd4ml", "bots", description="d"), {}),
+    ("edit_team", lambda c: c.edit_team(3, "bots"), {}),
     ("team_has_member", lambda c: c.team_has_member(3, "bot"), {}),
     ("add_team_member", lambda c: c.add_team_member(3, "bot"), {}),
     ("add_collaborator", lambda c: c.add_collaborator("cd4ml", "demo", "bot"), {}),

@@ -1,0 +1,641 @@
+"""Idempotent convergence of the lab's services: observe, plan (pure), then apply.
+
+Each phase reads the current state (``observe_*``), compares it with what the
+lab wants (``plan_*``, pure: no I/O, so "a second pass plans nothing" is a unit
+test) and runs the planned :class:`Action` s in order. Descriptions name what
+changes and never contain a secret.
+
+Gitea: bot user, the bot's scoped API token, the organisation, a team giving the
+bot write access to every repository of the organisation, one repository per
+lab project (pushed from the project's files when new or empty), one webhook
+per repository to Jenkins' Gitea plugin endpoint.
+MinIO: the DVC bucket, a least-privilege policy, the DVC user, the attachment.
+Jenkins needs nothing here: its credentials come from the secrets through JCasC.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from lab.clients.gitea import (
+    BOT_TOKEN_SCOPES,
+    HOOK_EVENTS,
+    JENKINS_HOOK_URL,
+    TEAM_UNITS,
+    GiteaClient,
+)
+from lab.clients.storage import DVC_POLICY_NAME, Storage, StorageAdmin, dvc_policy
+from lab.clients.storage import normalise_policy as _normalise_policy
+from lab.config import LabConfig
+from lab.errors import LabError, ServiceError
+from lab.projects import export_project
+from lab.secrets import Secrets, mask
+
+Progress = Callable[[str], None]
+
+BOT_TOKEN_NAME = "lab-jenkins"  # noqa: S105 - the name of the token, not its value
+BOT_TEAM_NAME = "lab-bots"
+IMPORT_AUTHOR = ("cd4ml-lab", "lab@lab.invalid")  # not the bot: its commits are loop-guarded
+PUSH_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Action:
+    phase: str
+    description: str
+    run: Callable[[], object] = field(repr=False, compare=False)
+
+
+def apply(actions: Sequence[Action], *, progress: Progress = print) -> list[str]:
+    """Run ``actions`` in order, announcing each; return their descriptions."""
+    done: list[str] = []
+    for action in actions:
+        progress(f"  {action.phase}: {action.description}")
+        try:
+            action.run()
+        except LabError as exc:
+            raise type(exc)(
+                f"{action.phase}: could not {action.description}: {exc.message}", hint=exc.hint
+            ) from None
+        done.append(action.description)
+    return done
+
+
+class _InspectOnly:
+    """Stands in for the executor of a plan made only to be looked at."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def refuse(*_args: object) -> None:
+            raise RuntimeError(f"plan made without an executor: cannot run {name}")
+
+        return refuse
+
+
+# =============================================================== Gitea ==
+@dataclass(frozen=True)
+class HookState:
+    id: int
+    url: str
+    events: frozenset[str]
+    content_type: str
+    active: bool
+    branch_filter: str = ""
+
+    @classmethod
+    def from_api(cls, hook: Mapping[str, Any]) -> HookState:
+        config = hook.get("config") or {}
+        return cls(
+            id=int(hook["id"]),
+            url=str(config.get("url", "")),
+            events=frozenset(hook.get("events") or ()),
+            content_type=str(config.get("content_type", "")),
+            active=bool(hook.get("active")),
+            branch_filter=str(hook.get("branch_filter") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class RepoState:
+    exists: bool
+    empty: bool = True
+    hooks: tuple[HookState, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamState:
+    id: int
+    permission: str
+    includes_all: bool
+    has_bot: bool
+
+
+@dataclass(frozen=True)
+class GiteaObserved:
+    bot_exists: bool
+    token_ok: bool  # the stored token authenticates as the bot and has the wanted scopes
+    token_names: frozenset[str]
+    org_exists: bool
+    team: TeamState | None
+    repos: Mapping[str, RepoState]
+
+
+@dataclass(frozen=True)
+class GiteaDesired:
+    org: str
+    bot_user: str
+    bot_email: str
+    projects: tuple[tuple[str, Path], ...]
+    token_name: str = BOT_TOKEN_NAME
+    token_scopes: tuple[str, ...] = BOT_TOKEN_SCOPES
+    team_name: str = BOT_TEAM_NAME
+    hook_url: str = JENKINS_HOOK_URL
+    hook_events: tuple[str, ...] = HOOK_EVENTS
+
+
+class GiteaOps(Protocol):
+    """What Gitea actions do when run (bound to a client by :class:`GiteaApplier`)."""
+
+    def create_bot(self) -> None: ...
+    def delete_token(self, name: str) -> None: ...
+    def create_token(self) -> None: ...
+    def create_org(self) -> None: ...
+    def create_team(self) -> None: ...
+    def edit_team(self, team_id: int) -> None: ...
+    def add_bot_to_team(self) -> None: ...
+    def create_repo(self, name: str) -> None: ...
+    def push_repo(self, name: str, path: Path) -> None: ...
+    def create_hook(self, repo: str) -> None: ...
+    def edit_hook(self, repo: str, hook_id: int) -> None: ...
+    def delete_hook(self, repo: str, hook_id: int) -> None: ...
+
+
+def hook_drift(hook: HookState, desired: GiteaDesired) -> list[str]:
+    """How a hook to the Jenkins URL differs from the wanted one ([] if it does not)."""
+    drift = []
+    # Gitea lists "pull_request" expanded into its family: compare as a subset.
+    missing = sorted(set(desired.hook_events) - hook.events)
+    if missing:
+        drift.append(f"events lack {', '.join(missing)}")
+    if hook.content_type != "json":
+        drift.append(f"content type {hook.content_type or 'unset'}")
+    if not hook.active:
+        drift.append("inactive")
+    if hook.branch_filter not in ("", "*"):
+        drift.append(f"branch filter {hook.branch_filter}")
+    return drift
+
+
+def plan_gitea(
+    observed: GiteaObserved, desired: GiteaDesired, ops: GiteaOps | None = None
+) -> list[Action]:
+    """The actions that take Gitea from ``observed`` to ``desired`` (pure)."""
+    actions: list[Action] = []
+    o: GiteaOps = ops if ops is not None else cast(GiteaOps, _InspectOnly())
+
+    def add(description: str, run: Callable[[], object]) -> None:
+        actions.append(Action("gitea", description, run))
+
+    bot, org = desired.bot_user, desired.org
+    if not observed.bot_exists:
+        add(f"create bot user {bot}", lambda: o.create_bot())
+    if not observed.token_ok:
+        if desired.token_name in observed.token_names:
+            add(
+                f"delete stale token {desired.token_name} of {bot}",
+                lambda: o.delete_token(desired.token_name),
+            )
+        add(
+            f"create token {desired.token_name} for {bot} "
+            f"(scopes {', '.join(desired.token_scopes)})",
+            lambda: o.create_token(),
+        )
+    if not observed.org_exists:
+        add(f"create organisation {org}", lambda: o.create_org())
+    team = observed.team if observed.org_exists else None
+    if team is None:
+        add(
+            f"create team {org}/{desired.team_name} (write on all repositories)",
+            lambda: o.create_team(),
+        )
+    elif team.permission != "write" or not team.includes_all:
+        add(
+            f"set team {org}/{desired.team_name} to write on all repositories "
+            f"(was {team.permission}, all repositories: {team.includes_all})",
+            lambda: o.edit_team(team.id),
+        )
+    if team is None or not team.has_bot:
+        add(
+            f"add {bot} to team {org}/{desired.team_name}",
+            lambda: o.add_bot_to_team(),
+        )
+    for name, path in desired.projects:
+        actions.extend(_plan_repo(observed.repos.get(name), name, path, desired, o))
+    return actions
+
+
+def _plan_repo(
+    repo: RepoState | None, name: str, path: Path, desired: GiteaDesired, o: GiteaOps
+) -> list[Action]:
+    actions: list[Action] = []
+    full = f"{desired.org}/{name}"
+
+    def add(description: str, run: Callable[[], object]) -> None:
+        actions.append(Action("gitea", description, run))
+
+    repo = repo or RepoState(exists=False)
+    if not repo.exists:
+        add(f"create repository {full}", lambda: o.create_repo(name))
+    if not repo.exists or repo.empty:
+        add(
+            f"push {path.name} into {full} (initial commit on main)",
+            lambda: o.push_repo(name, path),
+        )
+    ours = [h for h in repo.hooks if h.url == desired.hook_url]
+    if not ours:
+        add(
+            f"create webhook {full} -> {desired.hook_url}",
+            lambda: o.create_hook(name),
+        )
+    else:
+        keep, *duplicates = sorted(ours, key=lambda h: h.id)
+        drift = hook_drift(keep, desired)
+        if drift:
+            add(
+                f"fix webhook {full} -> {desired.hook_url} ({'; '.join(drift)})",
+                lambda: o.edit_hook(name, keep.id),
+            )
+        for dup in duplicates:
+            add(
+                f"delete duplicate webhook #{dup.id} {full} -> {desired.hook_url}",
+                lambda hook_id=dup.id: o.delete_hook(name, hook_id),
+            )
+    return actions
+
+
+def _token_matches(
+    gitea: GiteaClient, token: str, desired: GiteaDesired, tokens: Sequence[Mapping[str, Any]]
+) -> bool:
+    """The stored token authenticates as the bot and carries the wanted scopes."""
+    probe = GiteaClient(gitea.base_url, token=token, timeout=gitea.timeout)
+    resp = probe.request("GET", "/user", ok=(200, 401, 403))
+    if resp is None or resp.status_code != 200 or resp.json().get("login") != desired.bot_user:
+        return False
+    for entry in tokens:
+        if entry.get("token_last_eight") == token[-8:]:
+            scopes = set(entry.get("scopes") or ())
+            return "all" in scopes or set(desired.token_scopes) <= scopes
+    return False
+
+
+def observe_gitea(gitea: GiteaClient, desired: GiteaDesired, token: str | None) -> GiteaObserved:
+    """Read what exists (``gitea`` authenticates as the site admin)."""
+    bot = gitea.get_user(desired.bot_user)
+    tokens = gitea.list_tokens(desired.bot_user) if bot else []
+    token_ok = bool(bot and token and _token_matches(gitea, token, desired, tokens))
+    org = gitea.get_org(desired.org)
+    team: TeamState | None = None
+    repos: dict[str, RepoState] = {}
+    if org:
+        for t in gitea.list_teams(desired.org):
+            if t.get("name") == desired.team_name:
+                has_bot = bool(bot) and gitea.team_has_member(int(t["id"]), desired.bot_user)
+                team = TeamState(
+                    id=int(t["id"]),
+                    permission=str(t.get("permission", "")),
+                    includes_all=bool(t.get("includes_all_repositories")),
+                    has_bot=has_bot,
+                )
+                break
+        for name, _ in desired.projects:
+            found = gitea.get_repo(desired.org, name)
+            if found is None:
+                repos[name] = RepoState(exists=False)
+                continue
+            hooks = tuple(HookState.from_api(h) for h in gitea.list_hooks(desired.org, name))
+            repos[name] = RepoState(exists=True, empty=bool(found.get("empty")), hooks=hooks)
+    return GiteaObserved(
+        bot_exists=bot is not None,
+        token_ok=token_ok,
+        token_names=frozenset(str(t.get("name")) for t in tokens),
+        org_exists=org is not None,
+        team=team,
+        repos=repos,
+    )
+
+
+def push_directory(
+    src: Path,
+    url: str,
+    *,
+    username: str,
+    password: str,
+    message: str,
+    branch: str = "main",
+    timeout: float = PUSH_TIMEOUT,
+) -> str:
+    """Commit ``src``'s project files into a fresh repository and push it to ``url``.
+
+    Credentials go through an inline git credential helper reading environment
+    variables: never in the URL, the repository config or the command line.
+    Returns the pushed commit's SHA.
+    """
+    if "@" in url.split("://", 1)[-1].split("/", 1)[0]:
+        raise ValueError("credentials must not be part of the push URL")
+    helper = (
+        '!f() { test "$1" = get || return 0; '
+        'echo "username=$LAB_GIT_USERNAME"; echo "password=$LAB_GIT_PASSWORD"; }; f'
+    )
+    env = {
+        **os.environ,
+        "LAB_GIT_USERNAME": username,
+        "LAB_GIT_PASSWORD": password,
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+    env.pop("GIT_ASKPASS", None)
+    name, email = IMPORT_AUTHOR
+    base = [
+        "git",
+        "-c",
+        f"user.name={name}",
+        "-c",
+        f"user.email={email}",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "core.hooksPath=/dev/null",
+    ]
+    with tempfile.TemporaryDirectory(prefix="lab-push-") as tmp:
+        work = Path(tmp) / "repo"
+        export_project(src, work)
+
+        def git(*args: str) -> str:
+            proc = subprocess.run(
+                [*base, "-C", str(work), *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+                check=False,
+            )
+            if proc.returncode != 0:
+                tail = " ".join((proc.stderr or proc.stdout).replace(password, "****").split())
+                raise ServiceError(f"git {args[0]} to {url} failed: {tail[-400:]}")
+            return proc.stdout.strip()
+
+        git("init", "-q", "-b", branch)
+        git("add", "-A")
+        git("commit", "-q", "-m", message)
+        git(
+            "-c",
+            "credential.helper=",
+            "-c",
+            f"credential.helper={helper}",
+            "push",
+            "-q",
+            url,
+            f"HEAD:refs/heads/{branch}",
+        )
+        return git("rev-parse", "HEAD")
+
+
+class GiteaApplier:
+    """Runs Gitea actions with an admin client; the new bot token goes to ``on_token``."""
+
+    def __init__(
+        self,
+        gitea: GiteaClient,
+        desired: GiteaDesired,
+        *,
+        bot_password: str,
+        push_auth: tuple[str, str],
+        on_token: Callable[[str], None],
+    ) -> None:
+        self.gitea = gitea
+        self.desired = desired
+        self._bot_password = bot_password
+        self._push_auth = push_auth
+        self._on_token = on_token
+
+    def create_bot(self) -> None:
+        d = self.desired
+        self.gitea.admin_create_user(
+            d.bot_user, password=self._bot_password, email=d.bot_email, full_name="CD4ML bot"
+        )
+
+    def delete_token(self, name: str) -> None:
+        self.gitea.delete_token(self.desired.bot_user, name)
+
+    def create_token(self) -> None:
+        d = self.desired
+        created = self.gitea.create_token(d.bot_user, d.token_name, d.token_scopes)
+        value = str(created.get("sha1") or "")
+        if not value:
+            raise ServiceError(f"Gitea: new token {d.token_name} came back without a value")
+        self._on_token(value)  # stored at once: Gitea shows a token's value only once
+
+    def create_org(self) -> None:
+        self.gitea.create_org(self.desired.org, description="CD4ML lab projects")
+
+    def create_team(self) -> None:
+        self.gitea.create_team(
+            self.desired.org,
+            self.desired.team_name,
+            permission="write",
+            units=TEAM_UNITS,
+            all_repos=True,
+            description="Automation accounts (Jenkins pushes and comments as the bot)",
+        )
+
+    def edit_team(self, team_id: int) -> None:
+        self.gitea.edit_team(team_id, self.desired.team_name, permission="write", all_repos=True)
+
+    def _team_id(self) -> int:
+        for team in self.gitea.list_teams(self.desired.org):
+            if team.get("name") == self.desired.team_name:
+                return int(team["id"])
+        raise ServiceError(f"Gitea: team {self.desired.org}/{self.desired.team_name} not found")
+
+    def add_bot_to_team(self) -> None:
+        self.gitea.add_team_member(self._team_id(), self.desired.bot_user)
+
+    def create_repo(self, name: str) -> None:
+        self.gitea.create_org_repo(
+            self.desired.org, name, description=f"CD4ML lab project {name}", default_branch="main"
+        )
+
+    def push_repo(self, name: str, path: Path) -> None:
+        user, password = self._push_auth
+        push_directory(
+            path,
+            f"{self.gitea.base_url}/{self.desired.org}/{name}.git",
+            username=user,
+            password=password,
+            message=f"Import {name} (cd4ml-lab)",
+        )
+
+    def create_hook(self, repo: str) -> None:
+        d = self.desired
+        self.gitea.create_hook(d.org, repo, d.hook_url, events=d.hook_events)
+
+    def edit_hook(self, repo: str, hook_id: int) -> None:
+        d = self.desired
+        self.gitea.edit_hook(d.org, repo, hook_id, d.hook_url, events=d.hook_events)
+
+    def delete_hook(self, repo: str, hook_id: int) -> None:
+        self.gitea.delete_hook(self.desired.org, repo, hook_id)
+
+
+def gitea_desired(
+    cfg: LabConfig, secrets: Secrets, projects: Sequence[tuple[str, Path]]
+) -> GiteaDesired:
+    return GiteaDesired(
+        org=cfg.org,
+        bot_user=secrets.require("GITEA_BOT_USER"),
+        bot_email=cfg.bot_email,
+        projects=tuple((name, Path(path)) for name, path in projects),
+    )
+
+
+def converge_gitea(
+    cfg: LabConfig,
+    secrets: Secrets,
+    projects: Sequence[tuple[str, Path]],
+    *,
+    gitea: GiteaClient | None = None,
+    progress: Progress = print,
+) -> list[str]:
+    """Bring Gitea to the lab's shape; return what changed ([] when nothing did).
+
+    ``gitea`` must authenticate as the site admin (default: basic auth with
+    ``GITEA_ADMIN_USER``/``GITEA_ADMIN_PASSWORD`` at ``cfg.gitea_url``). A new bot
+    token is saved to ``secrets`` as ``GITEA_BOT_TOKEN`` as soon as it exists.
+    """
+    admin = (secrets.require("GITEA_ADMIN_USER"), secrets.require("GITEA_ADMIN_PASSWORD"))
+    client = gitea or GiteaClient(cfg.gitea_url, basic=admin)
+    desired = gitea_desired(cfg, secrets, projects)
+    observed = observe_gitea(client, desired, secrets.get("GITEA_BOT_TOKEN") or None)
+    for name, _ in desired.projects:
+        repo = observed.repos.get(name)
+        if repo and repo.exists and not repo.empty:
+            progress(f"  gitea: {desired.org}/{name} already has commits; left as it is")
+    ops = GiteaApplier(
+        client,
+        desired,
+        bot_password=secrets.require("GITEA_BOT_PASSWORD"),
+        push_auth=admin,
+        on_token=lambda value: secrets.set("GITEA_BOT_TOKEN", value),
+    )
+    changed = apply(plan_gitea(observed, desired, ops), progress=progress)
+    if not changed:
+        progress("  gitea: nothing to change")
+    return changed
+
+
+# =============================================================== MinIO ==
+@dataclass(frozen=True)
+class MinioObserved:
+    bucket_exists: bool
+    policy: Mapping[str, Any] | None
+    user_exists: bool
+    user_secret_ok: bool
+    user_policies: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MinioDesired:
+    bucket: str
+    access_key: str
+    policy_name: str = DVC_POLICY_NAME
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        return dvc_policy(self.bucket)
+
+
+class MinioOps(Protocol):
+    def create_bucket(self) -> None: ...
+    def put_policy(self) -> None: ...
+    def put_user(self) -> None: ...
+    def attach_policy(self) -> None: ...
+
+
+def plan_minio(
+    observed: MinioObserved, desired: MinioDesired, ops: MinioOps | None = None
+) -> list[Action]:
+    """The actions that take MinIO from ``observed`` to ``desired`` (pure)."""
+    actions: list[Action] = []
+    o: MinioOps = ops if ops is not None else cast(MinioOps, _InspectOnly())
+
+    def add(description: str, run: Callable[[], object]) -> None:
+        actions.append(Action("minio", description, run))
+
+    user = f"DVC user {mask(desired.access_key)}"  # the access key is a credential half
+    if not observed.bucket_exists:
+        add(f"create bucket {desired.bucket}", lambda: o.create_bucket())
+    if observed.policy is None:
+        add(
+            f"create policy {desired.policy_name} (read/write objects in {desired.bucket})",
+            lambda: o.put_policy(),
+        )
+    elif _normalise_policy(dict(observed.policy)) != _normalise_policy(desired.policy):
+        add(
+            f"reset policy {desired.policy_name} to least privilege on {desired.bucket}",
+            lambda: o.put_policy(),
+        )
+    if not observed.user_exists:
+        add(f"create {user}", lambda: o.put_user())
+    elif not observed.user_secret_ok:
+        add(f"reset the secret of {user} to the lab's", lambda: o.put_user())
+    if not observed.user_exists or desired.policy_name not in observed.user_policies:
+        add(
+            f"attach policy {desired.policy_name} to {user}",
+            lambda: o.attach_policy(),
+        )
+    return actions
+
+
+def observe_minio(
+    root: Storage, admin: StorageAdmin, dvc: Storage, desired: MinioDesired
+) -> MinioObserved:
+    info = admin.get_user(desired.access_key)
+    return MinioObserved(
+        bucket_exists=root.bucket_exists(desired.bucket),
+        policy=admin.get_policy(desired.policy_name),
+        user_exists=info is not None,
+        user_secret_ok=info is not None and dvc.credentials_valid(desired.bucket),
+        user_policies=StorageAdmin.user_policies(info),
+    )
+
+
+class MinioApplier:
+    def __init__(
+        self, root: Storage, admin: StorageAdmin, desired: MinioDesired, *, secret_key: str
+    ) -> None:
+        self.root, self.admin, self.desired = root, admin, desired
+        self._secret_key = secret_key
+
+    def create_bucket(self) -> None:
+        self.root.ensure_bucket(self.desired.bucket)
+
+    def put_policy(self) -> None:
+        self.admin.put_policy(self.desired.policy_name, self.desired.policy)
+
+    def put_user(self) -> None:
+        self.admin.put_user(self.desired.access_key, self._secret_key)
+
+    def attach_policy(self) -> None:
+        self.admin.attach_policy(self.desired.policy_name, self.desired.access_key)
+
+
+def converge_minio(
+    cfg: LabConfig,
+    secrets: Secrets,
+    *,
+    progress: Progress = print,
+    root: Storage | None = None,
+    admin: StorageAdmin | None = None,
+    dvc: Storage | None = None,
+) -> list[str]:
+    """Bring MinIO to the lab's shape; return what changed ([] when nothing did).
+
+    ``root``/``admin``/``dvc`` default to clients for ``cfg.minio_url`` as the
+    MinIO root user and as the DVC user (tests pass their own).
+    """
+    root_user, root_pw = secrets.require("MINIO_ROOT_USER"), secrets.require("MINIO_ROOT_PASSWORD")
+    access_key, secret_key = secrets.require("DVC_ACCESS_KEY"), secrets.require("DVC_SECRET_KEY")
+    root = root or Storage(cfg.minio_url, root_user, root_pw)
+    admin = admin or StorageAdmin(cfg.minio_url, root_user, root_pw)
+    dvc = dvc or Storage(cfg.minio_url, access_key, secret_key)
+    desired = MinioDesired(bucket=cfg.dvc_bucket, access_key=access_key)
+    observed = observe_minio(root, admin, dvc, desired)
+    ops = MinioApplier(root, admin, desired, secret_key=secret_key)
+    changed = apply(plan_minio(observed, desired, ops), progress=progress)
+    if not changed:
+        progress("  minio: nothing to change")
+    return changed

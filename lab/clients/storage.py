@@ -1,0 +1,265 @@
+"""The lab's object store (MinIO, or any S3 for the data-plane part) through the minio SDK.
+
+:class:`Storage` speaks plain S3 (buckets, objects), so tests can run it
+against moto's S3 server. :class:`StorageAdmin` uses MinIO's admin API for the
+DVC user and its least-privilege policy. Both use their own urllib3 pool with
+short timeouts and few retries: the SDK defaults (5 minutes, 5 retries) would
+make a stopped MinIO look like a hang.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from minio import Minio, MinioAdmin
+from minio.credentials import StaticProvider
+from minio.error import MinioAdminException, S3Error
+from urllib3.util import Retry, Timeout
+
+from lab.errors import ConfigError, ServiceError
+
+SERVICE = "MinIO"
+DVC_POLICY_NAME = "cd4ml-dvc-rw"
+# S3 error codes that mean "these credentials are wrong" (not "not allowed").
+BAD_CREDENTIAL_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch"})
+ALREADY_APPLIED = "XMinioAdminPolicyChangeAlreadyApplied"
+
+
+def _pool(connect: float = 5.0, read: float = 30.0) -> urllib3.PoolManager:
+    return urllib3.PoolManager(
+        timeout=Timeout(connect=connect, read=read),
+        retries=Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
+
+
+def split_endpoint(url: str) -> tuple[str, bool]:
+    """``http://localhost:9000`` -> (``localhost:9000``, secure=False)."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ConfigError(f"S3 endpoint {url!r} must look like http://host:port")
+    return parts.netloc, parts.scheme == "https"
+
+
+def dvc_policy(bucket: str) -> dict[str, Any]:
+    """Least privilege for a DVC remote at ``s3://bucket``.
+
+    DVC lists and locates the bucket (HeadBucket falls back to ListBucket, so no
+    ``s3:prefix`` condition) and reads, writes and deletes objects, including
+    aborting multipart uploads. Nothing else: no bucket creation, policy or admin.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:AbortMultipartUpload",
+                    "s3:DeleteObject",
+                    "s3:GetObject",
+                    "s3:PutObject",
+                ],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            },
+        ],
+    }
+
+
+def normalise_policy(doc: dict[str, Any]) -> dict[str, Any]:
+    """A policy document in a canonical form (strings vs lists, order) for comparison."""
+
+    def as_list(value: Any) -> list[str]:
+        return sorted([value] if isinstance(value, str) else list(value or []))
+
+    statements = [
+        {
+            "Effect": st.get("Effect"),
+            "Action": as_list(st.get("Action")),
+            "Resource": as_list(st.get("Resource")),
+            **({"Condition": st["Condition"]} if st.get("Condition") else {}),
+        }
+        for st in doc.get("Statement", [])
+    ]
+    statements.sort(key=lambda s: json.dumps(s, sort_keys=True))
+    return {"Version": doc.get("Version"), "Statement": statements}
+
+
+class Storage:
+    """Buckets and objects, as a given S3 user."""
+
+    def __init__(
+        self, endpoint: str, access_key: str, secret_key: str, *, region: str | None = None
+    ) -> None:
+        host, secure = split_endpoint(endpoint)
+        self.endpoint = endpoint
+        self._client = Minio(
+            endpoint=host,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region,
+            http_client=_pool(),
+        )
+
+    def __repr__(self) -> str:
+        return f"Storage({self.endpoint!r})"
+
+    def _fail(self, what: str, exc: Exception) -> ServiceError:
+        code = getattr(exc, "code", type(exc).__name__)
+        return ServiceError(f"{SERVICE}: {what} at {self.endpoint} failed: {code}")
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            return bool(self._client.bucket_exists(bucket))
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise self._fail(f"HEAD bucket {bucket}", exc) from None
+
+    def ensure_bucket(self, bucket: str) -> bool:
+        """Create ``bucket`` unless it exists; True if it was created."""
+        if self.bucket_exists(bucket):
+            return False
+        try:
+            self._client.make_bucket(bucket)
+        except S3Error as exc:
+            if exc.code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                return False
+            raise self._fail(f"create bucket {bucket}", exc) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._fail(f"create bucket {bucket}", exc) from None
+        return True
+
+    def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
+        """Every object key under ``prefix`` (recursive), sorted."""
+        try:
+            return sorted(
+                str(o.object_name)
+                for o in self._client.list_objects(bucket, prefix=prefix or None, recursive=True)
+            )
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise self._fail(f"list s3://{bucket}/{prefix}", exc) from None
+
+    def object_count(self, bucket: str, prefix: str = "") -> int:
+        return len(self.list_objects(bucket, prefix))
+
+    def credentials_valid(self, bucket: str) -> bool:
+        """False if S3 rejects these credentials; True if accepted (even if access is denied)."""
+        try:
+            self._client.bucket_exists(bucket)
+        except S3Error as exc:
+            if exc.code in BAD_CREDENTIAL_CODES:
+                return False
+            if exc.code == "AccessDenied":
+                return True
+            raise self._fail(f"HEAD bucket {bucket}", exc) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._fail(f"HEAD bucket {bucket}", exc) from None
+        return True
+
+
+def _admin_code(exc: MinioAdminException) -> str:
+    """The MinIO error code in an admin error body (e.g. XMinioAdminNoSuchUser)."""
+    body = getattr(exc, "_body", "") or ""
+    try:
+        return str(json.loads(body).get("Code", ""))
+    except (ValueError, AttributeError):
+        return body
+
+
+def _admin_status(exc: MinioAdminException) -> str:
+    return str(getattr(exc, "_code", ""))
+
+
+class StorageAdmin:
+    """MinIO's admin API (users, canned policies) as the root user."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        *,
+        admin: MinioAdmin | None = None,
+    ) -> None:
+        host, secure = split_endpoint(endpoint)
+        self.endpoint = endpoint
+        # MinioAdmin takes keyword arguments only (minio-py >= 7.2.17).
+        self._admin = admin or MinioAdmin(
+            endpoint=host,
+            credentials=StaticProvider(access_key, secret_key),
+            secure=secure,
+            http_client=_pool(),
+        )
+
+    def __repr__(self) -> str:
+        return f"StorageAdmin({self.endpoint!r})"
+
+    def _fail(self, what: str, exc: Exception) -> ServiceError:
+        if isinstance(exc, MinioAdminException):
+            detail = f"HTTP {_admin_status(exc)} {_admin_code(exc)}"
+        else:
+            detail = type(exc).__name__
+        return ServiceError(f"{SERVICE} admin: {what} at {self.endpoint} failed: {detail}")
+
+    def get_policy(self, name: str) -> dict[str, Any] | None:
+        try:
+            raw = self._admin.policy_info(name)
+        except MinioAdminException as exc:
+            if _admin_status(exc) == "404" or _admin_code(exc) == "XMinioAdminNoSuchPolicy":
+                return None
+            raise self._fail(f"read policy {name}", exc) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._fail(f"read policy {name}", exc) from None
+        doc = json.loads(raw)
+        # Newer servers may wrap the document: {"PolicyName":..., "Policy": {...}}.
+        return doc.get("Policy", doc) if isinstance(doc, dict) else None
+
+    def put_policy(self, name: str, doc: dict[str, Any]) -> None:
+        try:
+            self._admin.policy_add(name, policy=doc)
+        except (MinioAdminException, urllib3.exceptions.HTTPError) as exc:
+            raise self._fail(f"create policy {name}", exc) from None
+
+    def get_user(self, access_key: str) -> dict[str, Any] | None:
+        try:
+            raw = self._admin.user_info(access_key)
+        except MinioAdminException as exc:
+            if _admin_status(exc) == "404" or _admin_code(exc) == "XMinioAdminNoSuchUser":
+                return None
+            raise self._fail(f"read user {access_key}", exc) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._fail(f"read user {access_key}", exc) from None
+        info = json.loads(raw)
+        return info if isinstance(info, dict) else {}
+
+    @staticmethod
+    def user_policies(info: dict[str, Any] | None) -> frozenset[str]:
+        names = str((info or {}).get("policyName") or "")
+        return frozenset(n.strip() for n in names.split(",") if n.strip())
+
+    def put_user(self, access_key: str, secret_key: str) -> None:
+        """Create the user, or set its secret (MinIO's add-user is an upsert)."""
+        if len(secret_key) < 8:
+            raise ConfigError(f"the secret for MinIO user {access_key} is shorter than 8 chars")
+        try:
+            self._admin.user_add(access_key, secret_key)
+        except (MinioAdminException, urllib3.exceptions.HTTPError) as exc:
+            raise self._fail(f"add user {access_key}", exc) from None
+
+    def attach_policy(self, policy: str, access_key: str) -> bool:
+        """Attach ``policy`` to the user; False if it was attached already."""
+        try:
+            self._admin.attach_policy([policy], user=access_key)
+        except MinioAdminException as exc:
+            if ALREADY_APPLIED in str(getattr(exc, "_body", "")):
+                return False
+            raise self._fail(f"attach policy {policy} to {access_key}", exc) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._fail(f"attach policy {policy} to {access_key}", exc) from None
+        return True

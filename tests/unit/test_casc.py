@@ -1,0 +1,425 @@
+"""casc/: JCasC (jenkins.yaml), plugins.txt, the image's Dockerfile and check-env.sh.
+
+No public JSON schema for JCasC is usable offline, so jenkins.yaml is checked
+structurally and against what feeds it: the jenkins service's environment in compose,
+the secret keys of lab/secrets.py, the entrypoint's checks and the shipped Jenkinsfiles.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lab.config import GITEA_INTERNAL_URL, MINIO_INTERNAL_URL, LabConfig
+from lab.secrets import ALL_KEYS, PUBLIC_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+CASC = ROOT / "casc"
+JCASC_FILE = CASC / "jenkins.yaml"
+PLUGINS_FILE = CASC / "plugins.txt"
+DOCKERFILE = CASC / "Dockerfile"
+CHECK_ENV = CASC / "check-env.sh"
+COMPOSE_FILE = ROOT / "compose" / "docker-compose.yml"
+SEED_SCRIPT = ROOT / "seed-jobs" / "projects.groovy"
+DSL_RECORDER = Path(__file__).resolve().parent / "fixtures" / "stack" / "dsl_recorder.groovy"
+JAVA_HOME_DEBIAN = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+
+KNOWN_SECTIONS = {"jenkins", "security", "credentials", "unclassified", "jobs", "tool"}
+# ${NAME}, ${NAME:-default}; `^${...}` is a JCasC literal.
+JCASC_VAR = re.compile(r"(?<!\^)\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
+PLUGIN_LINE = re.compile(r"(?P<id>[a-z0-9][a-z0-9._-]*):(?P<version>[A-Za-z0-9][A-Za-z0-9._+-]*)")
+# Plugins the lab's stack itself needs, whatever the Jenkinsfiles say.
+STACK_PLUGINS = {
+    "configuration-as-code",
+    "job-dsl",
+    "gitea",
+    "workflow-aggregator",
+    "workflow-multibranch",
+    "pipeline-model-definition",
+    "branch-api",
+    "cloudbees-folder",
+    "git",
+    "credentials",
+    "credentials-binding",
+    "docker-workflow",
+    "pipeline-utility-steps",
+    "timestamper",
+}
+# Used when lab/plugins.py (required_plugins) is not there: Jenkinsfile syntax -> plugin.
+STEP_PLUGINS = {
+    r"^\s*pipeline\s*\{": "pipeline-model-definition",
+    r"\bdockerfile\s*\{|\bdocker\s*\{|\bdocker\.(build|image)\b": "docker-workflow",
+    r"\bwithCredentials\b|\busernamePassword\(|\bcredentials\(": "credentials-binding",
+    r"\btimestamps\(\)": "timestamper",
+    r"\bread(Yaml|JSON|Properties|CSV)\b|\bwrite(Yaml|JSON|CSV)\b": "pipeline-utility-steps",
+    r"\bchangeRequest\(\)": "pipeline-model-definition",
+    r"\bjunit\b": "junit",
+    r"\bcleanWs\(": "ws-cleanup",
+    r"\btimeout\(": "workflow-basic-steps",
+    r"\bsh\b": "workflow-durable-task-step",
+    r"\bcheckout\s+scm\b": "workflow-scm-step",
+}
+
+
+@pytest.fixture(scope="module")
+def jcasc() -> dict[str, Any]:
+    data = yaml.safe_load(JCASC_FILE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def scalars(node: Any) -> list[str]:
+    """Every string value of a loaded YAML document (comments are not configuration)."""
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in scalars(key) + scalars(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in scalars(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def jcasc_vars() -> dict[str, bool]:
+    """Variable name -> has a default, for every ${...} JCasC resolves in jenkins.yaml."""
+    found: dict[str, bool] = {}
+    for value in scalars(yaml.safe_load(JCASC_FILE.read_text())):
+        for m in JCASC_VAR.finditer(value):
+            found[m.group(1)] = found.get(m.group(1), False) or bool(m.group(2))
+    return found
+
+
+def jenkins_environment() -> dict[str, str]:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    env = compose["services"]["jenkins"]["environment"]
+    return {k: str(v) for k, v in env.items()}
+
+
+def bash_array(name: str) -> list[str]:
+    m = re.search(rf"^{name}=\(([^)]*)\)", CHECK_ENV.read_text(), re.MULTILINE)
+    assert m, f"{CHECK_ENV}: no `{name}=(...)` list"
+    return m.group(1).split()
+
+
+def credentials(jcasc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    result = {}
+    for domain in jcasc["credentials"]["system"]["domainCredentials"]:
+        for entry in domain["credentials"]:
+            ((kind, body),) = entry.items()
+            result[body["id"]] = {"kind": kind, **body}
+    return result
+
+
+def global_env(jcasc: dict[str, Any]) -> dict[str, str]:
+    return {
+        e["key"]: e["value"]
+        for prop in jcasc["jenkins"]["globalNodeProperties"]
+        for e in prop.get("envVars", {}).get("env", [])
+    }
+
+
+def plugins() -> list[tuple[str, str]]:
+    pins = []
+    for lineno, raw in enumerate(PLUGINS_FILE.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = PLUGIN_LINE.fullmatch(line)
+        assert m, f"{PLUGINS_FILE}:{lineno}: expected `id:version`, got {line!r}"
+        pins.append((m["id"], m["version"]))
+    return pins
+
+
+def jenkinsfiles() -> list[Path]:
+    files = sorted((ROOT / "projects").glob("*/Jenkinsfile"))
+    assert files, "no projects/*/Jenkinsfile: nothing to check against JCasC"
+    return files
+
+
+def dockerfile_env() -> dict[str, str]:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for key, value in re.findall(r'([A-Z_]+)=("[^"]*"|\S+)', line):
+                env[key] = value.strip('"')
+    return env
+
+
+def dockerfile_copies() -> dict[str, tuple[str | None, str]]:
+    """Destination -> (--from context or None, source) for each COPY."""
+    copies = {}
+    for m in re.finditer(r"^COPY\s+(.*)$", DOCKERFILE.read_text(), re.MULTILINE):
+        parts = m.group(1).split()
+        origin = next((p.split("=", 1)[1] for p in parts if p.startswith("--from=")), None)
+        args = [p for p in parts if not p.startswith("--")]
+        copies[args[-1]] = (origin, args[0])
+    return copies
+
+
+# ---- jenkins.yaml structure ------------------------------------------------------------
+
+
+def test_jcasc_has_only_known_sections_and_is_locked_down(jcasc: dict[str, Any]) -> None:
+    assert set(jcasc) <= KNOWN_SECTIONS, f"unknown top-level sections {set(jcasc) - KNOWN_SECTIONS}"
+    jenkins = jcasc["jenkins"]
+    assert jenkins["authorizationStrategy"] == {
+        "loggedInUsersCanDoAnything": {"allowAnonymousRead": False}
+    }
+    assert jenkins["crumbIssuer"], "CSRF protection must stay on"
+    realm = jenkins["securityRealm"]["local"]
+    assert realm["allowsSignup"] is False
+    (admin,) = realm["users"]
+    assert admin["id"] == "${JENKINS_ADMIN_USER}"
+    assert admin["password"] == "${JENKINS_ADMIN_PASSWORD}"
+    assert jenkins["numExecutors"] == 2
+    assert jcasc["security"]["globalJobDslSecurityConfiguration"] == {"useScriptSecurity": False}
+
+
+def test_every_jcasc_variable_is_provided_by_compose() -> None:
+    provided = jenkins_environment()
+    missing = set(jcasc_vars()) - set(provided) - set(dockerfile_env())
+    assert not missing, f"casc/jenkins.yaml uses {missing}; the jenkins service does not set them"
+
+
+def test_jcasc_variables_are_lab_settings_or_secret_keys() -> None:
+    lab_vars = set(LabConfig.load(root=ROOT, env={}).compose_env())
+    for name in jcasc_vars():
+        assert name in lab_vars or name in ALL_KEYS, f"{name}: neither LAB_* config nor a secret"
+
+
+def test_variables_without_default_are_checked_by_the_entrypoint() -> None:
+    """JCasC turns an unset variable into "" silently: the image must refuse instead."""
+    required, secret = set(bash_array("required")), set(bash_array("secret"))
+    no_default = {name for name, has_default in jcasc_vars().items() if not has_default}
+    assert no_default <= required, f"not checked by check-env.sh: {no_default - required}"
+    secret_keys_used = {name for name in jcasc_vars() if name in ALL_KEYS} - PUBLIC_KEYS
+    assert secret_keys_used == secret, "secret JCasC inputs must leave the environment"
+    # compose hands Jenkins exactly what the entrypoint checks.
+    assert set(jenkins_environment()) & set(ALL_KEYS) == required
+
+
+def test_credentials_come_from_secrets_never_literals(jcasc: dict[str, Any]) -> None:
+    creds = credentials(jcasc)
+    assert creds["DVC_Remote_Creds"]["username"] == "${DVC_ACCESS_KEY}"
+    assert creds["DVC_Remote_Creds"]["password"] == "${DVC_SECRET_KEY}"
+    assert creds["GIT_PAT"]["username"] == "${GITEA_BOT_USER}"
+    assert creds["GIT_PAT"]["password"] == "${GITEA_BOT_TOKEN}"
+    for cred_id, body in creds.items():
+        assert body["kind"] == "usernamePassword", cred_id
+        for field in ("username", "password"):
+            assert JCASC_VAR.fullmatch(body[field]), f"{cred_id}.{field} is a literal"
+
+
+def test_gitea_server_clones_in_network_and_matches_browser_urls(jcasc: dict[str, Any]) -> None:
+    (server,) = jcasc["unclassified"]["giteaServers"]["servers"]
+    assert server["serverUrl"] == GITEA_INTERNAL_URL
+    assert server["manageHooks"] is False
+    # aliasUrl must be Gitea's ROOT_URL (webhook html_url), i.e. the same variable.
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    root_url = compose["services"]["gitea"]["environment"]["GITEA__server__ROOT_URL"]
+    assert JCASC_VAR.fullmatch(server["aliasUrl"]).group(1) == JCASC_VAR.fullmatch(root_url).group(
+        1
+    )
+    assert jcasc["unclassified"]["location"]["url"].startswith("${LAB_JENKINS_PUBLIC_URL")
+
+
+def test_pipelines_get_in_network_urls_and_the_bot_identity(jcasc: dict[str, Any]) -> None:
+    env = global_env(jcasc)
+    assert env["GITEA_URL"] == GITEA_INTERNAL_URL
+    assert env["DVC_S3_ENDPOINT"] == MINIO_INTERNAL_URL
+    assert env["LAB_BOT_USER"] == "${GITEA_BOT_USER}"
+    assert env["LAB_BOT_EMAIL"].startswith("${LAB_BOT_EMAIL")
+
+
+def test_credentials_used_by_jenkinsfiles_exist(jcasc: dict[str, Any]) -> None:
+    ids = set(credentials(jcasc))
+    for path in jenkinsfiles():
+        text = path.read_text()
+        used = set(re.findall(r"credentialsId\s*:\s*['\"]([^'\"]+)['\"]", text))
+        used |= set(re.findall(r"\bcredentials\(\s*['\"]([^'\"]+)['\"]\s*\)", text))
+        assert used <= ids, f"{path.relative_to(ROOT)} uses undefined credentials {used - ids}"
+
+
+# ---- the seed job made by JCasC --------------------------------------------------------
+
+
+def test_jcasc_seed_script_has_nothing_for_jcasc_to_substitute(jcasc: dict[str, Any]) -> None:
+    (entry,) = jcasc["jobs"]
+    script = entry["script"]
+    assert "${" not in script, "JCasC would replace ${...} in an inline Job DSL script"
+    assert "LAB_SEED_SCRIPT" in script
+    assert "removeAction('DELETE')" in script
+
+
+def seed_job_name() -> str:
+    """SEED_JOB of lab/up.py (read, not imported: `lab up` triggers the job by this name)."""
+    tree = ast.parse((ROOT / "lab" / "up.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "SEED_JOB" for t in node.targets
+        ):
+            assert isinstance(node.value, ast.Constant)
+            return str(node.value.value)
+    raise AssertionError("lab/up.py defines no SEED_JOB")
+
+
+def test_jcasc_seed_script_creates_the_folder_and_lab_seed(
+    jcasc: dict[str, Any], tmp_path: Path
+) -> None:
+    groovy = shutil.which("groovy")
+    if groovy is None:
+        pytest.skip("the `groovy` command is not installed (Debian/Ubuntu: apt-get install groovy)")
+    script = tmp_path / "jcasc-jobs.groovy"
+    script.write_text(jcasc["jobs"][0]["script"])
+    cases = tmp_path / "cases.json"
+    cases.write_text(
+        json.dumps(
+            [{"name": "jcasc", "vars": {"LAB_ORG": "acme", "LAB_SEED_SCRIPT": str(SEED_SCRIPT)}}]
+        )
+    )
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    if os.environ.get("JAVA_HOME") or JAVA_HOME_DEBIAN.is_dir():
+        env["JAVA_HOME"] = os.environ.get("JAVA_HOME") or str(JAVA_HOME_DEBIAN)
+    proc = subprocess.run(
+        [groovy, str(DSL_RECORDER), "run", str(script), str(cases)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (result,) = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["error"] is None, result["error"]
+    calls = {c["name"]: c for c in result["calls"]}
+    assert calls["folder"]["args"] == ["acme"]
+    seed = calls["freeStyleJob"]
+    assert seed["args"] == [seed_job_name()]
+    (steps,) = [c for c in seed["children"] if c["name"] == "steps"]
+    (dsl,) = steps["children"]
+    text = {c["name"]: c["args"] for c in dsl["children"]}
+    assert text["text"] == [SEED_SCRIPT.read_text()], "lab-seed must embed the seed script"
+
+
+# ---- plugins.txt -----------------------------------------------------------------------
+
+
+def required_by_jenkinsfiles() -> set[str]:
+    try:
+        from lab.plugins import required_plugins  # the project's mapping, when present
+    except ImportError:
+        required_plugins = None
+    needed: set[str] = set()
+    for path in jenkinsfiles():
+        text = path.read_text()
+        if required_plugins is not None:
+            needed |= set(required_plugins(text))
+        else:
+            needed |= {p for rx, p in STEP_PLUGINS.items() if re.search(rx, text, re.MULTILINE)}
+    return needed
+
+
+def test_plugins_are_pinned_once_each() -> None:
+    pins = plugins()
+    ids = [plugin_id for plugin_id, _ in pins]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    assert not duplicates, f"pinned more than once: {duplicates}"
+    for plugin_id, version in pins:
+        assert version.lower() not in {"latest", "experimental"}, plugin_id
+        assert re.search(r"\d", version), f"{plugin_id}:{version} is not a version"
+
+
+def test_plugins_cover_the_stack_and_the_jenkinsfiles() -> None:
+    ids = {plugin_id for plugin_id, _ in plugins()}
+    assert ids >= STACK_PLUGINS, f"missing stack plugins {STACK_PLUGINS - ids}"
+    needed = required_by_jenkinsfiles()
+    assert needed, "found no plugin use in the Jenkinsfiles: is the mapping broken?"
+    assert needed <= ids, f"Jenkinsfiles need unpinned plugins {needed - ids}"
+
+
+# ---- the image -------------------------------------------------------------------------
+
+
+def test_image_is_built_from_the_pinned_core_and_the_files_it_configures() -> None:
+    text = DOCKERFILE.read_text()
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.MULTILINE)
+    assert "jenkins/jenkins:2.568.2-lts-jdk21" in froms
+    env, copies = dockerfile_env(), dockerfile_copies()
+    assert copies[env["CASC_JENKINS_CONFIG"]] == (None, "jenkins.yaml")
+    assert copies[env["LAB_SEED_SCRIPT"]] == ("seed-jobs", "projects.groovy")
+    assert "runSetupWizard=false" in env["JAVA_OPTS"]
+    assert re.search(r"jenkins-plugin-cli\b.*--plugin-file\s+\S*plugins\.txt", text)
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    build = compose["services"]["jenkins"]["build"]
+    assert (COMPOSE_FILE.parent / build["context"]).resolve() == CASC
+    assert (COMPOSE_FILE.parent / build["additional_contexts"]["seed-jobs"]).resolve() == (
+        SEED_SCRIPT.parent
+    )
+    # The CLI copied into the image matches the engine it talks to.
+    cli = next(f for f in froms if f.startswith("docker:"))
+    engine = compose["services"]["docker"]["image"]
+    assert cli.split(":")[1].split("-")[0] == engine.split(":")[1].split("-")[0]
+    assert re.search(r'ENTRYPOINT \["/usr/bin/tini", "--", "/usr/local/bin/check-env.sh"\]', text)
+
+
+# ---- check-env.sh (the image's entrypoint) ---------------------------------------------
+
+
+def run_check_env(tmp_path: Path, **values: str) -> tuple[subprocess.CompletedProcess, Path]:
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir(mode=0o700, exist_ok=True)
+    dump = tmp_path / "jenkins-env.txt"
+    fake = tmp_path / "jenkins.sh"
+    fake.write_text(f'#!/bin/sh\n{{ env; echo "ARGS=$*"; }} > "{dump}"\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SECRETS": str(secrets_dir),
+        "JENKINS_ENTRYPOINT": str(fake),
+        **values,
+    }
+    proc = subprocess.run(
+        ["bash", str(CHECK_ENV), "--httpPort=8080"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+    return proc, dump
+
+
+def all_required() -> dict[str, str]:
+    return {name: f"value-of-{name.lower()}" for name in bash_array("required")}
+
+
+def test_entrypoint_refuses_to_start_without_the_bot_token(tmp_path: Path) -> None:
+    values = all_required() | {"GITEA_BOT_TOKEN": ""}
+    proc, dump = run_check_env(tmp_path, **values)
+    assert proc.returncode == 78
+    assert "GITEA_BOT_TOKEN" in proc.stderr and "lab up" in proc.stderr
+    assert not dump.exists(), "Jenkins must not start"
+    assert not list((tmp_path / "secrets").iterdir())
+
+
+def test_entrypoint_moves_secrets_to_private_files(tmp_path: Path) -> None:
+    values = all_required()
+    proc, dump = run_check_env(tmp_path, **values)
+    assert proc.returncode == 0, proc.stderr
+    jenkins_env = dict(line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line)
+    assert jenkins_env["ARGS"] == "--httpPort=8080"
+    for name in bash_array("secret"):
+        assert name not in jenkins_env, f"{name} is still in Jenkins' environment"
+        path = tmp_path / "secrets" / name
+        assert path.read_text() == values[name]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert jenkins_env["JENKINS_ADMIN_USER"] == values["JENKINS_ADMIN_USER"]
+    assert proc.stdout == "" and all(v not in proc.stderr for v in values.values())

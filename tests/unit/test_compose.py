@@ -1,0 +1,311 @@
+"""compose/docker-compose.yml, checked offline: spec, pins, ports, health, volumes, secrets.
+
+Interpolation is checked the way `lab up` calls compose: non-secret LAB_* variables from
+LabConfig.compose_env(), secrets from the env file, in two stages (the Gitea bot token
+exists only after stage one).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lab.config import GITEA_INTERNAL_URL, JENKINS_INTERNAL_URL, LabConfig
+from lab.secrets import ALL_KEYS, GENERATED, LATE_KEYS, PUBLIC_KEYS
+from lab.stack import STAGE_ONE, STAGE_TWO
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "compose" / "docker-compose.yml"
+SHARED_MOUNTS = ("/var/jenkins_home", "/extras")
+# What the Jenkins controller may receive (casc/jenkins.yaml needs exactly these).
+JENKINS_SECRETS = {
+    "JENKINS_ADMIN_USER",
+    "JENKINS_ADMIN_PASSWORD",
+    "GITEA_BOT_USER",
+    "GITEA_BOT_TOKEN",
+    "DVC_ACCESS_KEY",
+    "DVC_SECRET_KEY",
+}
+
+_VAR = re.compile(
+    r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
+    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+class InterpolationError(ValueError):
+    pass
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose-style interpolation of every string in a loaded compose document."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group("name") or m.group("bare")
+        op, arg, current = m.group("op"), m.group("arg") or "", env.get(name)
+        if op == ":-":
+            return current if current else arg
+        if op == "-":
+            return current if current is not None else arg
+        if op in (":?", "?") and (current is None or (op == ":?" and current == "")):
+            raise InterpolationError(f"{name}: {arg}")
+        return current or ""
+
+    return _VAR.sub(sub, value)
+
+
+def variables(text: str) -> set[str]:
+    return {m.group("name") or m.group("bare") for m in _VAR.finditer(text) if m.group(0) != "$$"}
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return raw["services"]
+
+
+def dummy_secrets(*, late: bool = True) -> dict[str, str]:
+    values = {key: f"dummy-{key.lower()}" for key in GENERATED}
+    if late:
+        values |= {key: f"dummy-{key.lower()}" for key in LATE_KEYS}
+    return values
+
+
+def config_env(**overrides: str) -> dict[str, str]:
+    return LabConfig.load(root=ROOT, env=overrides).compose_env()
+
+
+def resolved(raw: dict[str, Any], env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return interpolate(raw, env)["services"]
+
+
+def env_dict(service: dict[str, Any]) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        return dict(item.split("=", 1) for item in environment)
+    return {k: "" if v is None else str(v) for k, v in environment.items()}
+
+
+def long_running(services: dict[str, dict[str, Any]]) -> list[str]:
+    return [name for name, svc in services.items() if svc.get("restart", "no") != "no"]
+
+
+# ---- the file as a whole -----------------------------------------------------------
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    exe = str(checker) if checker.exists() else shutil.which("check-jsonschema")
+    if exe is None:
+        pytest.skip("check-jsonschema is not installed (pip install the dev extras)")
+    proc = subprocess.run(
+        [exe, "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_stages_used_by_lab_up_are_services(services: dict[str, dict[str, Any]]) -> None:
+    assert set(STAGE_ONE) | set(STAGE_TWO) <= set(services)
+    assert set(long_running(services)) == set(STAGE_ONE) | set(STAGE_TWO)
+
+
+def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        image = svc.get("image")
+        assert image, f"service {name}: needs an image name (a tag for built images too)"
+        ref = image.split("@", 1)[0]
+        tag = ref.rsplit(":", 1)[1] if ":" in ref.rsplit("/", 1)[-1] else ""
+        assert tag and tag != "latest", f"service {name}: image {image} is not pinned"
+        if "@" in image:
+            assert re.fullmatch(r"sha256:[0-9a-f]{64}", image.split("@", 1)[1])
+
+
+def test_long_running_services_have_healthchecks_and_one_shots_are_adopted(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in long_running(services):
+        check = services[name].get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name}: no healthcheck"
+        assert check.get("retries") and check.get("interval"), f"{name}: unbounded healthcheck"
+    # `up --wait` fails on an exited one-shot unless a started service depends on its
+    # completion (docker/compose#10596): each one-shot must be adopted in stage one.
+    for name in set(services) - set(long_running(services)):
+        adopters = [
+            s
+            for s in STAGE_ONE
+            if (services[s].get("depends_on") or {}).get(name, {}).get("condition")
+            == "service_completed_successfully"
+        ]
+        assert adopters, f"one-shot service {name} is not awaited by any stage-one service"
+
+
+def test_every_service_has_a_memory_limit_and_jenkins_a_bounded_heap(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, svc in services.items():
+        limit = svc.get("mem_limit") or svc.get("deploy", {}).get("resources", {}).get(
+            "limits", {}
+        ).get("memory")
+        assert limit, f"service {name}: no memory limit"
+    java_opts = env_dict(services["jenkins"])["JAVA_OPTS"]
+    assert re.search(r"-Xmx\d+[mg]\b", java_opts)
+    assert "-Djenkins.install.runSetupWizard=false" in java_opts
+
+
+# ---- ports -----------------------------------------------------------------------------
+
+
+def published(services: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    return {name: [str(p) for p in svc.get("ports", [])] for name, svc in services.items()}
+
+
+def test_published_ports_bind_loopback_by_default(raw: dict[str, Any]) -> None:
+    ports = published(resolved(raw, config_env() | dummy_secrets()))
+    assert ports["docker"] == [], "the dind engine (2376) must never be published"
+    flat = [p for plist in ports.values() for p in plist]
+    assert flat, "nothing published?"
+    for port in flat:
+        assert port.startswith("127.0.0.1:"), f"{port} is not bound to 127.0.0.1"
+    # Raw form: the bind address is always the LAB_BIND variable, never a literal.
+    for port in (p for plist in published(raw["services"]).values() for p in plist):
+        assert port.startswith("${LAB_BIND:-127.0.0.1}:"), port
+
+
+def test_ports_and_urls_follow_the_lab_config(raw: dict[str, Any]) -> None:
+    env = config_env(
+        LAB_GITEA_PORT="3300", LAB_JENKINS_PORT="8880", LAB_MINIO_PORT="9900", LAB_ORG="acme"
+    )
+    svc = resolved(raw, env | dummy_secrets())
+    assert published(svc)["gitea"] == ["127.0.0.1:3300:3000"]
+    assert published(svc)["jenkins"] == ["127.0.0.1:8880:8080"]
+    assert "127.0.0.1:9900:9000" in published(svc)["minio"]
+    assert env_dict(svc["gitea"])["GITEA__server__ROOT_URL"] == "http://localhost:3300/"
+    jenkins = env_dict(svc["jenkins"])
+    assert jenkins["LAB_GITEA_PUBLIC_URL"] == "http://localhost:3300/"
+    assert jenkins["LAB_JENKINS_PUBLIC_URL"] == "http://localhost:8880/"
+    assert jenkins["LAB_ORG"] == "acme"
+
+
+def test_every_lab_variable_comes_from_compose_env(raw: dict[str, Any]) -> None:
+    used = {v for v in variables(COMPOSE_FILE.read_text()) if v.startswith("LAB_")}
+    provided = set(config_env())
+    assert used <= provided, f"not produced by LabConfig.compose_env(): {used - provided}"
+    assert provided <= used, f"compose_env() values compose ignores: {provided - used}"
+
+
+# ---- secrets and staged bring-up -------------------------------------------------------
+
+
+def test_stage_one_interpolates_before_the_bot_token_exists(raw: dict[str, Any]) -> None:
+    svc = resolved(raw, config_env() | dummy_secrets(late=False))
+    assert env_dict(svc["jenkins"])["GITEA_BOT_TOKEN"] == ""
+
+
+def test_missing_service_secret_fails_with_its_name(raw: dict[str, Any]) -> None:
+    secrets = dummy_secrets()
+    del secrets["MINIO_ROOT_PASSWORD"]
+    with pytest.raises(InterpolationError, match=r"MINIO_ROOT_PASSWORD.*secrets\.env"):
+        resolved(raw, config_env() | secrets)
+
+
+def test_secrets_are_references_never_literals(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        for key, value in env_dict(svc).items():
+            if key in ALL_KEYS or re.search(r"PASSWORD|TOKEN|SECRET", key):
+                assert re.fullmatch(r"\$\{" + key + r"(:?[-?][^}]*)?\}", value), (
+                    f"service {name}: {key} must be `${{{key}...}}` from the env file"
+                )
+
+
+def test_jenkins_gets_only_the_secrets_jcasc_needs(services: dict[str, dict[str, Any]]) -> None:
+    jenkins_keys = set(env_dict(services["jenkins"])) & set(ALL_KEYS)
+    assert jenkins_keys == JENKINS_SECRETS
+    assert "MINIO_ROOT_PASSWORD" not in jenkins_keys and "GITEA_ADMIN_PASSWORD" not in jenkins_keys
+    for key in JENKINS_SECRETS - PUBLIC_KEYS:
+        # `:-`, not `:?`: compose must interpolate in stage one; the image checks instead.
+        assert env_dict(services["jenkins"])[key] == "${" + key + ":-}"
+    for name in set(services) - {"jenkins"}:
+        leaked = set(env_dict(services[name])) & JENKINS_SECRETS
+        assert not leaked, f"service {name} receives Jenkins secrets {leaked}"
+
+
+# ---- Docker engine for agents, Gitea ---------------------------------------------------
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> source (volume name or host path)."""
+    result = {}
+    for item in service.get("volumes", []):
+        if isinstance(item, str):
+            source, target = item.split(":")[:2]
+        else:
+            source, target = item.get("source", ""), item["target"]
+        result[target] = source
+    return result
+
+
+def test_workspace_and_extras_resolve_identically_for_agents(
+    raw: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    jenkins, engine = mounts(services["jenkins"]), mounts(services["docker"])
+    for path in SHARED_MOUNTS:
+        assert path in jenkins and jenkins[path] == engine.get(path), (
+            f"{path} must be the same volume at the same path in jenkins and docker"
+        )
+        assert jenkins[path] in raw["volumes"], f"{path}: not a named volume"
+    assert engine.get("/var/lib/docker") in raw["volumes"]
+    init = mounts(services["init"])
+    assert all(init.get(p) == jenkins[p] for p in SHARED_MOUNTS), "init must chown both"
+    assert "1000:1000" in " ".join(map(str, services["init"]["command"]))
+
+
+def test_controller_talks_tls_to_the_dind_engine(services: dict[str, dict[str, Any]]) -> None:
+    engine, jenkins = services["docker"], services["jenkins"]
+    assert engine.get("privileged") is True
+    assert env_dict(engine)["DOCKER_TLS_CERTDIR"] == "/certs"
+    env = env_dict(jenkins)
+    assert env["DOCKER_HOST"] == "tcp://docker:2376"
+    assert env["DOCKER_TLS_VERIFY"] == "1"
+    certs = mounts(engine)["/certs/client"]
+    assert mounts(jenkins)[env["DOCKER_CERT_PATH"]] == certs
+    assert (jenkins["depends_on"]["docker"]["condition"]) == "service_healthy"
+
+
+def test_gitea_is_locked_down_and_may_call_jenkins_only(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = env_dict(services["gitea"])
+    assert env["GITEA__security__INSTALL_LOCK"] == "true"
+    assert env["GITEA__service__DISABLE_REGISTRATION"] == "true"
+    assert env["GITEA__server__ROOT_URL"].startswith("${LAB_GITEA_PUBLIC_URL")
+    jenkins_host = JENKINS_INTERNAL_URL.split("//", 1)[1].split(":", 1)[0]
+    both = (env["GITEA__webhook__ALLOWED_HOST_LIST"], env["GITEA__security__ALLOWED_HOST_LIST"])
+    assert both[0] == both[1], "1.27 reads [security], older [webhook]: keep them equal"
+    assert jenkins_host in both[0].split(",")
+    internal_port = GITEA_INTERNAL_URL.rsplit(":", 1)[1]
+    assert env["GITEA__server__HTTP_PORT"] == internal_port

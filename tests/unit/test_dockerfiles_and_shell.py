@@ -1,0 +1,97 @@
+"""Every Dockerfile passes hadolint and pins its base images; every *.sh passes shellcheck.
+
+Files are found in the working tree (tracked and untracked, minus .gitignore'd ones), so
+scripts another engineer is adding under projects/*/ci/ are checked before they land.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SKIP_DIRS = {".git", ".venv", "node_modules", ".lab", ".dvc", ".pytest_cache", ".ruff_cache"}
+
+
+def repo_files(pattern: str) -> list[Path]:
+    """Tracked + untracked-but-not-ignored files matching a git pathspec glob."""
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", pattern],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+        names = [n for n in proc.stdout.decode().split("\0") if n]
+        return sorted({ROOT / n for n in names if (ROOT / n).is_file()})
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: walk the tree
+        glob = pattern.removeprefix("*")
+        return sorted(
+            p
+            for p in ROOT.rglob("*")
+            if p.is_file() and p.name.endswith(glob) and not SKIP_DIRS & set(p.parts)
+        )
+
+
+def dockerfiles() -> list[Path]:
+    return [p for p in repo_files("*Dockerfile*") if not p.name.endswith(".dockerignore")]
+
+
+def tool(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        pytest.skip(f"`{name}` is not installed")
+    return found
+
+
+def test_the_repository_has_dockerfiles_and_scripts_to_check() -> None:
+    names = {p.relative_to(ROOT).as_posix() for p in dockerfiles()}
+    assert "casc/Dockerfile" in names
+    assert "casc/check-env.sh" in {p.relative_to(ROOT).as_posix() for p in repo_files("*.sh")}
+
+
+@pytest.mark.parametrize("path", dockerfiles(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_dockerfile_passes_hadolint(path: Path) -> None:
+    proc = subprocess.run(
+        [tool("hadolint"), "--no-color", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", dockerfiles(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_dockerfile_base_images_are_pinned(path: Path) -> None:
+    text = path.read_text()
+    stages = set(re.findall(r"^FROM\s+.*\s+AS\s+(\S+)", text, re.MULTILINE | re.IGNORECASE))
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, re.MULTILINE))
+    for image in re.findall(r"^FROM\s+(?:--\S+\s+)*(\S+)", text, re.MULTILINE):
+        image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), image)
+        if image in stages or image == "scratch":
+            continue
+        name = image.split("@", 1)[0]
+        tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
+        assert "@sha256:" in image or (tag and tag != "latest" and "$" not in tag), (
+            f"{path.relative_to(ROOT)}: base image {image} is not pinned to a version"
+        )
+
+
+@pytest.mark.parametrize("path", repo_files("*.sh"), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_shell_script_passes_shellcheck(path: Path) -> None:
+    proc = subprocess.run(
+        [tool("shellcheck"), "--format=gcc", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

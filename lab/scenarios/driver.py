@@ -12,6 +12,8 @@ import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lab.errors import LabError
+
 Progress = Callable[[str], None]
 
 
@@ -98,6 +100,10 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def bot(self) -> Identity:
         """Who the pipeline commits and comments as."""
+
+    def use_credentials(self, credential_id: str, valid: bool) -> None:
+        """Give later builds a wrong (``valid=False``) or the real value of a credential."""
+        raise LabError(f"driver {self.name} cannot change credential {credential_id}")
 
     @abc.abstractmethod
     def pushed(self, branch: str, commit: str) -> None:

@@ -187,13 +187,29 @@ def commit_status(run: Run, arg: dict[str, str]) -> Check:
 # ---- DVC remotes ---------------------------------------------------------------
 
 
-def lock_outputs(lock_text: str) -> dict[str, str]:
-    """Output path -> md5 for every stage output in a dvc.lock (``.dir`` md5 for dirs)."""
+def uncached_outputs(dvc_yaml_text: str) -> set[str]:
+    """Paths dvc.yaml declares with ``cache: false`` (kept in git, never in a remote)."""
+    data = yaml.safe_load(dvc_yaml_text) or {}
+    paths: set[str] = set()
+    for stage in (data.get("stages") or {}).values():
+        for section in ("outs", "metrics", "plots"):
+            for entry in stage.get(section) or []:
+                if isinstance(entry, dict):
+                    for path, opts in entry.items():
+                        if isinstance(opts, dict) and opts.get("cache") is False:
+                            paths.add(str(path))
+    return paths
+
+
+def lock_outputs(
+    lock_text: str, uncached: frozenset[str] | set[str] = frozenset()
+) -> dict[str, str]:
+    """Output path -> md5 of every cached stage output in a dvc.lock (``.dir`` md5 for dirs)."""
     data = yaml.safe_load(lock_text) or {}
     outs: dict[str, str] = {}
     for stage in (data.get("stages") or {}).values():
         for out in stage.get("outs") or []:
-            if out.get("md5"):
+            if out.get("md5") and out["path"] not in uncached:
                 outs[out["path"]] = out["md5"]
     return outs
 
@@ -221,7 +237,7 @@ def remote_has_outputs(run: Run, arg: str) -> Check:
     expected = f"every output in dvc.lock at {head[:10]} pushed to the {arg} remote"
     if lock is None:
         return Check(False, expected, f"no dvc.lock at {head[:10]}")
-    outs = lock_outputs(lock)
+    outs = lock_outputs(lock, uncached_outputs(run.repo.show(head, "dvc.yaml") or ""))
     if not outs:
         return Check(False, expected, f"dvc.lock at {head[:10]} lists no outputs")
     config = run.repo.show(head, ".dvc/config") or ""

@@ -16,6 +16,7 @@ STEP_KINDS = (
     "open_pr",
     "update_pr",
     "merge_pr",
+    "use_credentials",
     "wait_build",
     "expect",
 )

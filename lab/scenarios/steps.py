@@ -134,6 +134,12 @@ def _merge_pr(run: Run, args: dict[str, Any], progress: Progress) -> str:
     return f"PR #{run.pr.number} into {run.pr.base} ({base_head[:10]})"
 
 
+def _use_credentials(run: Run, args: dict[str, Any], progress: Progress) -> str:
+    for credential_id, state in args.items():
+        run.driver.use_credentials(credential_id, state == "valid")
+    return ", ".join(f"{k}={v}" for k, v in args.items()) + " for the next builds"
+
+
 def _wait_build(run: Run, args: dict[str, Any], progress: Progress) -> str:
     if args["for"] == "pr":
         target = run.pr_target()
@@ -183,5 +189,6 @@ STEPS: dict[str, StepFn] = {
     "open_pr": _open_pr,
     "update_pr": _update_pr,
     "merge_pr": _merge_pr,
+    "use_credentials": _use_credentials,
     "wait_build": _wait_build,
 }

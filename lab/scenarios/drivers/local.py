@@ -1,0 +1,334 @@
+"""The ``local`` driver: no Docker. A local forge (git smart HTTP + a Gitea REST subset),
+moto's S3 server as remote ``origin``, a temp dir as ``/extras``, and the project's
+``ci/pipeline.yaml`` stages run by :mod:`lab.localforge.pipeline` with the environment
+Jenkins would give them. It never reads the Jenkinsfile.
+
+Per session: one S3 server, its bucket, DVC credentials, and main's data seeded once.
+Per scenario run: a fresh forge holding the project on ``main``, a fresh ``/extras``, and
+the bucket reset to the seeded objects, so runs are isolated and order-independent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lab.config import LabConfig
+from lab.errors import ConfigError, ServiceError
+from lab.projects import export_project
+from lab.scenarios.driver import (
+    Build,
+    Driver,
+    DriverUnavailable,
+    GitRemote,
+    Identity,
+    Progress,
+    Status,
+    Target,
+)
+from lab.scenarios.drivers.queue import BuildQueue
+from lab.scenarios.gitrepo import GitRepo
+
+BOT_USER = "cd4ml-bot"
+SEED_AUTHOR = Identity("lab", "lab@lab.invalid")
+MASK = "****"
+
+
+def _start(stack: contextlib.ExitStack, obj: Any) -> Any:
+    """Tie a server object's lifetime to ``stack`` (context manager, stop() or close())."""
+    if hasattr(obj, "__enter__"):
+        return stack.enter_context(obj)
+    for name in ("stop", "close"):
+        if hasattr(obj, name):
+            stack.callback(getattr(obj, name))
+            break
+    return obj
+
+
+class LocalDriver(Driver):
+    name = "local"
+    kind = "local"
+
+    def __init__(self, cfg: LabConfig | None = None) -> None:
+        self.cfg = cfg or LabConfig.load()
+        self._session = contextlib.ExitStack()
+        self._base: Path | None = None
+        self._s3: Any = None
+        self._dvc_creds: tuple[str, str] = ("", "")
+        self._seeded: dict[str, set[str]] = {}  # project -> object keys after seeding
+        self._run: contextlib.ExitStack | None = None
+        self._invalid: set[str] = set()
+
+    # ---- availability ----------------------------------------------------
+    def sanity_check(self) -> None:
+        try:
+            import lab.localforge
+            import lab.localforge.pipeline  # noqa: F401
+        except ImportError as exc:
+            raise DriverUnavailable(f"lab.localforge is not importable ({exc})") from None
+        bin_dir = Path(sys.executable).parent
+        for tool in ("git", "bash"):
+            if shutil.which(tool) is None:
+                raise DriverUnavailable(f"`{tool}` is not on PATH")
+        for tool in ("dvc", "pytest", "flake8", "black"):
+            if not (bin_dir / tool).exists() and shutil.which(tool) is None:
+                raise DriverUnavailable(
+                    f"`{tool}` is missing next to {sys.executable} (the pipeline's steps need it)"
+                )
+
+    # ---- session ---------------------------------------------------------
+    def _ensure_session(self, progress: Progress) -> None:
+        if self._s3 is not None:
+            return
+        from lab.localforge import S3StandIn
+
+        self._base = Path(tempfile.mkdtemp(prefix="lab-local-driver-"))
+        self._session.callback(shutil.rmtree, self._base, ignore_errors=True)
+        progress("starting the S3 stand-in (moto) for the session")
+        self._s3 = _start(self._session, S3StandIn())
+        self._s3.create_bucket(self.cfg.dvc_bucket)
+        self._dvc_creds = self._s3.create_credentials()
+
+    def _bin_path(self) -> str:
+        return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
+
+    def _base_env(self, extras: Path) -> dict[str, str]:
+        """What Jenkins' global configuration and the agent image give every build."""
+        keep = ("HOME", "LANG", "LC_ALL", "TMPDIR")
+        env = {k: os.environ[k] for k in keep if k in os.environ}
+        env.update(
+            PATH=self._bin_path(),
+            DVC_NO_ANALYTICS="1",
+            GIT_TERMINAL_PROMPT="0",
+            GITEA_URL=self.forge.url,
+            DVC_S3_ENDPOINT=self._s3.endpoint_url,
+            DVC_LOCAL_CACHE_DIR=str(extras),
+            LAB_BOT_USER=BOT_USER,
+            LAB_BOT_EMAIL=self.cfg.bot_email,
+        )
+        return env
+
+    def _reset_bucket(self, keep: set[str]) -> None:
+        """Delete what earlier runs pushed, so remote checks see this run's objects only."""
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self._s3.endpoint_url,
+            aws_access_key_id=self._dvc_creds[0],
+            aws_secret_access_key=self._dvc_creds[1],
+            region_name="us-east-1",
+        )
+        extra = set(self._s3.object_keys(self.cfg.dvc_bucket)) - keep
+        for key in sorted(extra):
+            client.delete_object(Bucket=self.cfg.dvc_bucket, Key=key)
+
+    # ---- a run -------------------------------------------------------------
+    def start(self, project: str, uid: str, progress: Progress) -> None:
+        from lab.localforge import LocalForge, pipeline
+
+        src = self.cfg.projects_dir / project
+        if not (src / "ci" / "pipeline.yaml").is_file():
+            raise ConfigError(
+                f"{src}: no ci/pipeline.yaml, so the local driver cannot run project {project}"
+            )
+        self._ensure_session(progress)
+        assert self._base is not None
+        self._run = contextlib.ExitStack()
+        self.root = self._base / uid
+        self.project = project
+        self.token = secrets.token_hex(20)
+        self.forge = _start(
+            self._run, LocalForge(self.root / "forge", users={BOT_USER: self.token})
+        )
+        self.forge.create_repo(self.cfg.org, project)
+        self.extras = self.root / "extras" / "dvc-cache" / project
+        self.extras.mkdir(parents=True)
+        self.queue = BuildQueue()
+        self._invalid = set()
+        # The project on main, as `lab up` pushes it.
+        checkout = GitRepo(self.root / "import", self.remote(), SEED_AUTHOR)
+        export_project(src, checkout.path)
+        checkout.git("init", "--quiet", "-b", "main")
+        checkout.git("add", "--all")
+        checkout.git("commit", "--quiet", "-m", f"{project}: initial import")
+        checkout.git("remote", "add", "origin", self.remote().url)
+        checkout.git("push", "--quiet", "origin", "main")
+        if project not in self._seeded:
+            progress(f"seeding the S3 remote with {project}'s main data (once per session)")
+            env = self._base_env(self.root / "seed-extras")
+            pipeline.seed_dvc_remote(checkout.path, env=env, credentials=self._dvc_creds)
+            self._seeded[project] = set(self._s3.object_keys(self.cfg.dvc_bucket))
+        else:
+            self._reset_bucket(self._seeded[project])
+        progress(f"local forge {self.forge.url} with {self.cfg.org}/{project} on main")
+
+    def remote(self) -> GitRemote:
+        return GitRemote(self.forge.clone_url(self.cfg.org, self.project), BOT_USER, self.token)
+
+    def bot(self) -> Identity:
+        return Identity(BOT_USER, self.cfg.bot_email)
+
+    def use_credentials(self, credential_id: str, valid: bool) -> None:
+        if credential_id not in ("DVC_Remote_Creds", "GIT_PAT"):
+            raise ConfigError(f"unknown credential {credential_id!r}")
+        if valid:
+            self._invalid.discard(credential_id)
+        else:
+            self._invalid.add(credential_id)
+
+    # ---- what the forge's webhooks would do ------------------------------------
+    def pushed(self, branch: str, commit: str) -> None:
+        self.queue.pushed(branch, commit)
+
+    def open_pr(self, head: str, base: str, title: str, body: str) -> int:
+        number = int(
+            self.forge.open_pr(self.cfg.org, self.project, head=head, base=base, title=title)
+        )
+        sha = self._head(head)
+        if sha is None:
+            raise ServiceError(f"local forge: branch {head} vanished after opening PR #{number}")
+        self.queue.pr_opened(number, head, sha)
+        return number
+
+    def merge_pr(self, number: int, style: str) -> None:
+        pr = self.forge.get_pr(self.cfg.org, self.project, number)
+        self.forge.merge_pr(self.cfg.org, self.project, number)
+        self.queue.pr_closed(number)
+        base = _field(pr, "base")
+        head = self._head(base)
+        if head is not None:
+            self.queue.pushed(base, head)
+
+    def _head(self, branch: str) -> str | None:
+        out = subprocess.run(
+            ["git", "ls-remote", "--heads", self.remote().url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_auth_env(self.remote()),
+            check=False,
+        ).stdout
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref == f"refs/heads/{branch}":
+                return sha
+        return None
+
+    # ---- builds ----------------------------------------------------------------
+    def wait_build(self, target: Target, commit: str, timeout: float, progress: Progress) -> Build:
+        return self.queue.wait(
+            target, commit, lambda t, c, n: self._build(t, c, n, progress), self._head
+        )
+
+    def _build(self, target: Target, commit: str, number: int, progress: Progress) -> Build:
+        from lab.localforge import pipeline
+
+        if target.pr is not None:
+            pr = self.forge.get_pr(self.cfg.org, self.project, target.pr)
+            env = pipeline.jenkins_env_for_pr(
+                target.pr, head=target.branch, target=_field(pr, "base")
+            )
+        else:
+            env = pipeline.jenkins_env_for_branch(target.branch)
+        env = {**self._base_env(self.extras), **env, "BUILD_NUMBER": str(number)}
+        dvc = self._dvc_creds
+        if "DVC_Remote_Creds" in self._invalid:
+            dvc = (dvc[0], "not-the-secret-" + secrets.token_hex(4))
+        pat = (BOT_USER, self.token if "GIT_PAT" not in self._invalid else "not-the-token")
+        workspace = self.root / "workspace" / f"{target.job}-{number}"
+        progress(f"      running {target.job} #{number} of {commit[:10]} (ci/pipeline.yaml)")
+        run = pipeline.run_pipeline(
+            clone_url=self.remote().url,
+            commit=commit,
+            workspace=workspace,
+            env=env,
+            credentials={"DVC_Remote_Creds": dvc, "GIT_PAT": pat},
+            git_credentials=(BOT_USER, self.token),
+        )
+        log = str(run.log)
+        for secret in {self._dvc_creds[1], self.token, dvc[1], pat[1]}:
+            log = log.replace(secret, MASK)  # as Jenkins masks bound credentials
+        shutil.rmtree(workspace, ignore_errors=True)
+        return Build(target.job, number, str(run.result), str(run.commit or commit), log)
+
+    # ---- reading results -------------------------------------------------------
+    def pr_comments(self, number: int) -> list[str]:
+        comments = self.forge.comments(self.cfg.org, self.project, number)
+        return [str(_field(c, "body")) for c in comments]
+
+    def commit_statuses(self, commit: str) -> list[Status]:
+        raw = self.forge.statuses(self.cfg.org, self.project, commit)
+        statuses = [
+            Status(
+                str(_field(s, "context")),
+                str(_field(s, "state") or _field(s, "status")),
+                str(_field(s, "description") or ""),
+            )
+            for s in raw
+        ]
+        ids = [_field(s, "id") for s in raw]
+        if all(isinstance(i, int) for i in ids):  # Gitea lists newest first; sort by id
+            statuses = [s for _, s in sorted(zip(ids, statuses, strict=True), key=lambda p: p[0])]
+        return statuses
+
+    def remote_objects(self, remote: str, url: str) -> set[str]:
+        if remote == "jenkins_local":
+            return {
+                p.relative_to(self.extras).as_posix() for p in self.extras.rglob("*") if p.is_file()
+            }
+        if not url.startswith("s3://"):
+            raise ConfigError(f"remote {remote} url {url!r} is not an s3:// url")
+        bucket, _, prefix = url[len("s3://") :].partition("/")
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        return {k[len(prefix) :] for k in self._s3.object_keys(bucket) if k.startswith(prefix)}
+
+    def finish(self, keep: bool, progress: Progress) -> None:
+        run, self._run = self._run, None
+        if keep:
+            progress(f"kept the local forge, workspaces and /extras under {self.root}")
+            return
+        if run is not None:
+            run.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def close(self) -> None:
+        if self._run is not None:
+            self._run.close()
+        self._session.close()
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a forge answer, whether it is a dict (JSON) or an object."""
+    if isinstance(obj, dict):
+        value = obj.get(name)
+        if name in ("base", "head") and isinstance(value, dict):
+            return value.get("ref")
+        return value
+    value = getattr(obj, name, None)
+    return value
+
+
+def _auth_env(remote: GitRemote) -> dict[str, str]:
+    helper = (
+        '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+        '"$LAB_GIT_USERNAME" "$LAB_GIT_PASSWORD"; }; f'
+    )
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": "credential.helper",
+        "GIT_CONFIG_VALUE_1": helper,
+        "LAB_GIT_USERNAME": remote.username,
+        "LAB_GIT_PASSWORD": remote.token,
+    }

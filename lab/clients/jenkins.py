@@ -1,0 +1,275 @@
+"""The lab's Jenkins client: python-jenkins 1.8.3 with the lab's timeouts, waits and errors.
+
+Facts this relies on (python-jenkins 1.8.3 source, see docs/STACK-NOTES):
+
+- Job names are folder paths, ``cd4ml/cd4ml-demo/PR-1`` -> ``job/cd4ml/job/cd4ml-demo/job/PR-1``.
+  A branch ``feature/x`` is the job ``feature%2Fx`` (:func:`branch_job`).
+- ``build_job`` on a multibranch project raises ``EmptyResponseException`` (the
+  scan answers with a redirect, not a queue ``Location``), so a scan is a plain
+  POST through ``jenkins_request``.
+- Queue items expire about five minutes after the build starts: read the build
+  number promptly.
+- ``job_exists`` reports any HTTP error (503 during start-up included) as "no
+  such job": :meth:`JenkinsClient.job_exists` tells the two apart.
+- ``wait_for_normal_op`` needs anonymous read, which the lab turns off; readiness
+  is ``/login`` 200 then ``/whoAmI/api/json`` authenticated.
+- The crumb is cached per client: make a new client after a Jenkins restart.
+- There is no default timeout: the lab always passes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import jenkins
+import requests
+
+from lab.errors import ServiceError
+from lab.wait import Progress, poll
+
+SERVICE = "Jenkins"
+BUILD_DATA_CLASS = "hudson.plugins.git.util.BuildData"
+SCM_REVISION_CLASS = "jenkins.scm.api.SCMRevisionAction"
+BuildInfo = dict[str, Any]
+
+
+def branch_job(branch: str) -> str:
+    """The job name Jenkins gives a branch in a multibranch project (``/`` -> ``%2F``)."""
+    return branch.replace("/", "%2F")
+
+
+def job_path(*parts: str) -> str:
+    """``job_path("cd4ml", "cd4ml-demo", "feature/x")`` -> ``cd4ml/cd4ml-demo/feature%2Fx``.
+
+    The last part is a branch or PR job name; the others are folders/projects.
+    """
+    *folders, last = parts
+    return "/".join([*folders, branch_job(last)])
+
+
+def _job_url(name: str) -> str:
+    """The URL path of a job (``a/b`` -> ``job/a/job/b/``), each name percent-encoded."""
+    return "".join(f"job/{quote(part, safe='')}/" for part in name.split("/") if part)
+
+
+def finished(build: Mapping[str, Any]) -> bool:
+    """A predicate for :meth:`JenkinsClient.wait_build`: the build is over."""
+    return not build.get("building") and build.get("result") is not None
+
+
+def commit_of(build: Mapping[str, Any]) -> str | None:
+    """The commit a build checked out (git plugin BuildData, else the SCM revision)."""
+    for action in build.get("actions") or ():
+        if not isinstance(action, Mapping):
+            continue
+        if action.get("_class") == BUILD_DATA_CLASS:
+            sha = (action.get("lastBuiltRevision") or {}).get("SHA1")
+            if sha:
+                return str(sha)
+    for action in build.get("actions") or ():
+        if isinstance(action, Mapping) and action.get("_class") == SCM_REVISION_CLASS:
+            revision = action.get("revision") or {}
+            sha = revision.get("hash") or (revision.get("pullHash"))
+            if sha:
+                return str(sha)
+    return None
+
+
+class JenkinsClient:
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float = 10.0,
+        retries: int = 1,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self.url = url.rstrip("/") + "/"
+        self.timeout = timeout
+        self.server = jenkins.Jenkins(
+            self.url, username=username, password=password, timeout=timeout, retries=retries
+        )
+        self._password = password
+
+    def __repr__(self) -> str:
+        return f"JenkinsClient({self.url!r})"
+
+    # ---- raw requests ----------------------------------------------------
+    def _fail(self, method: str, path: str, exc: Exception) -> ServiceError:
+        detail = str(exc).replace(self._password, "****") if self._password else str(exc)
+        detail = " ".join(detail.split())[:300]
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        where = f"{SERVICE}: {method} /{path}"
+        hint = None
+        if isinstance(exc, jenkins.TimeoutException):
+            hint = f"is Jenkins up at {self.url}? try `lab status`"
+        return ServiceError(
+            f"{where} failed{f' (HTTP {status})' if status else ''}: {detail}", hint=hint
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        crumb: bool = True,
+        missing_ok: bool = False,
+    ) -> requests.Response | None:
+        """One request to ``path`` (relative to the Jenkins URL), with auth; POSTs get a crumb."""
+        req = requests.Request(method, self.url + path)
+        try:
+            return self.server.jenkins_request(req, add_crumb=crumb and method != "GET")
+        except jenkins.NotFoundException as exc:
+            if missing_ok:
+                return None
+            raise self._fail(method, path, exc) from None
+        except (jenkins.JenkinsException, requests.RequestException) as exc:
+            raise self._fail(method, path, exc) from None
+
+    def get_json(self, path: str, *, missing_ok: bool = False) -> Any:
+        resp = self.request("GET", path, missing_ok=missing_ok)
+        if resp is None:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise ServiceError(f"{SERVICE}: GET /{path} did not return JSON") from None
+
+    # ---- readiness -------------------------------------------------------
+    def ready(self) -> bool:
+        """``/login`` answers 200 and ``/whoAmI/api/json`` shows us authenticated."""
+        try:
+            login = self.server._session.get(self.url + "login", timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ServiceError(f"{SERVICE}: GET /login failed: {type(exc).__name__}") from None
+        if login.status_code != 200:
+            raise ServiceError(f"{SERVICE}: GET /login -> HTTP {login.status_code} (starting?)")
+        who = self.get_json("whoAmI/api/json")
+        if not who.get("authenticated") or who.get("name") in (None, "anonymous"):
+            raise ServiceError(
+                f"{SERVICE}: whoAmI says we are not authenticated ({who.get('name')})",
+                hint="check JENKINS_ADMIN_USER/JENKINS_ADMIN_PASSWORD in .lab/secrets.env",
+            )
+        return True
+
+    def wait_ready(self, *, timeout: float, progress: Progress | None = None) -> None:
+        poll(
+            self.ready,
+            what=f"Jenkins at {self.url}",
+            timeout=timeout,
+            interval=3.0,
+            progress=progress,
+        )
+
+    # ---- jobs --------------------------------------------------------------
+    def job_info(self, name: str, *, tree: str | None = None) -> dict[str, Any] | None:
+        query = f"?tree={tree}" if tree else ""
+        return self.get_json(f"{_job_url(name)}api/json{query}", missing_ok=True)
+
+    def job_exists(self, name: str) -> bool:
+        """True/False for a job; a Jenkins that is down or starting raises ServiceError."""
+        return self.job_info(name, tree="name") is not None
+
+    def list_jobs(self, folder: str = "") -> list[str]:
+        """Names of the jobs directly in ``folder`` (a multibranch project lists its branches)."""
+        data = self.get_json(f"{_job_url(folder)}api/json?tree=jobs[name]", missing_ok=True)
+        if data is None:
+            raise ServiceError(f"{SERVICE}: no folder or project {folder!r}")
+        return [str(j["name"]) for j in data.get("jobs") or ()]
+
+    def builds(self, job: str) -> list[dict[str, Any]]:
+        """The job's builds, newest first: number, result, building, url (Jenkins keeps <=100)."""
+        data = self.job_info(job, tree="builds[number,result,building,url]")
+        return list((data or {}).get("builds") or ())
+
+    def build_info(self, job: str, number: int) -> BuildInfo | None:
+        return self.get_json(f"{_job_url(job)}{int(number)}/api/json", missing_ok=True)
+
+    def build_commit(self, job: str, number: int) -> str | None:
+        info = self.build_info(job, number)
+        return commit_of(info) if info else None
+
+    def console(self, job: str, number: int, *, tail: int | None = None) -> str:
+        resp = self.request("GET", f"{_job_url(job)}{int(number)}/consoleText")
+        text = resp.text if resp is not None else ""
+        if tail is not None:
+            text = "\n".join(text.splitlines()[-tail:])
+        return text
+
+    # ---- starting things ------------------------------------------------
+    def scan_multibranch(self, job: str) -> None:
+        """Start a branch indexing of a multibranch project (``build?delay=0``)."""
+        self.request("POST", f"{_job_url(job)}build?delay=0")
+
+    def queue(self, job: str) -> int:
+        """Queue a build of ``job``; return the queue item id."""
+        resp = self.request("POST", f"{_job_url(job)}build?delay=0sec")
+        location = resp.headers.get("Location", "") if resp is not None else ""
+        parts = [p for p in location.rstrip("/").split("/") if p]
+        if len(parts) < 2 or parts[-2] != "item" or not parts[-1].isdigit():
+            raise ServiceError(
+                f"{SERVICE}: POST /{_job_url(job)}build queued nothing (Location {location!r})",
+                hint="a multibranch project is scanned with scan_multibranch(), not triggered",
+            )
+        return int(parts[-1])
+
+    def build_number_of(self, queue_id: int) -> int | None:
+        item = self.get_json(f"queue/item/{int(queue_id)}/api/json", missing_ok=True)
+        if item is None:
+            raise ServiceError(
+                f"{SERVICE}: queue item {queue_id} is gone (items expire ~5 minutes after start)"
+            )
+        if item.get("cancelled"):
+            raise ServiceError(f"{SERVICE}: queue item {queue_id} was cancelled")
+        executable = item.get("executable") or {}
+        number = executable.get("number")
+        return int(number) if number is not None else None
+
+    def trigger(self, job: str, *, timeout: float = 120.0, progress: Progress | None = None) -> int:
+        """Queue a build and wait until it has a number; return the build number."""
+        queue_id = self.queue(job)
+        return poll(
+            lambda: self.build_number_of(queue_id),
+            what=f"{job} queue item {queue_id} to start",
+            timeout=timeout,
+            interval=1.0,
+            progress=progress,
+        )
+
+    def wait_build(
+        self,
+        job: str,
+        predicate: Callable[[BuildInfo], bool] = finished,
+        *,
+        timeout: float,
+        since: int = 0,
+        interval: float = 5.0,
+        progress: Progress | None = None,
+    ) -> BuildInfo:
+        """Wait for a build numbered above ``since`` whose info satisfies ``predicate``.
+
+        The job may not exist yet (a PR job appears after the scan): that is
+        "not yet", not an error. Returns the matching build's info (newest first).
+        """
+
+        def check() -> BuildInfo | None:
+            for build in self.builds(job):
+                if int(build["number"]) <= since:
+                    break
+                info = self.build_info(job, int(build["number"]))
+                if info is not None and predicate(info):
+                    return info
+            return None
+
+        return poll(
+            check,
+            what=f"a build of {job} after #{since}",
+            timeout=timeout,
+            interval=interval,
+            progress=progress,
+        )

@@ -95,3 +95,28 @@ def test_shell_script_passes_shellcheck(path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_e2e_workflow_is_valid_pinned_and_always_tears_down() -> None:
+    import yaml
+
+    path = ROOT / ".github" / "workflows" / "e2e.yml"
+    proc = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    steps = yaml.safe_load(path.read_text())["jobs"]["e2e"]["steps"]
+    for step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+    runs = [(s.get("run", ""), s.get("if", "")) for s in steps]
+    order = [i for i, (run, _) in enumerate(runs) if "make lab-up" in run or "make test-e2e" in run]
+    assert len(order) == 2 and order[0] < order[1]
+    assert any("make lab-down" in run and "always()" in cond for run, cond in runs)
+    uploads = [s for s in steps if "upload-artifact" in s.get("uses", "")]
+    assert uploads and all("failure()" in s.get("if", "") for s in uploads)
+    assert any("lab logs" in run and "failure()" in cond for run, cond in runs)

@@ -199,3 +199,23 @@ def _ports(row: Mapping[str, object]) -> str:
 
 def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def engine_unavailable_reason(timeout: float = 5.0) -> str | None:
+    """None when a Docker engine answers (docker SDK ping), else why not, in one line."""
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError:  # pragma: no cover - docker is a pinned dependency
+        return "the docker Python package is not installed"
+    try:
+        client = docker.from_env(timeout=int(timeout))
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except DockerException as exc:
+        return f"no Docker engine answers ({str(exc).splitlines()[0][:160]})"
+    except Exception as exc:  # noqa: BLE001 - any transport failure means "no engine"
+        return f"no Docker engine answers ({type(exc).__name__}: {exc})"
+    return None

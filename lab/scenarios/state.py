@@ -117,8 +117,11 @@ class Run:
         return Target(self.pr.head, self.pr.number) if self.pr else None
 
     def note_push(self, branch: str, commit: str) -> None:
-        """A change reached ``branch``: the branch and an open PR on it are due a build."""
-        self.due[Target(branch)] = commit
+        """A change reached ``branch``: the open PR on it, else the branch, is due a build
+        (the seed job discovers branches that are also PRs as PR-N only)."""
         pr = self.pr_target()
         if pr is not None and self.pr_open and pr.branch == branch:
             self.due[pr] = commit
+            self.due.pop(Target(branch), None)
+        else:
+            self.due[Target(branch)] = commit

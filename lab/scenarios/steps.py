@@ -169,8 +169,6 @@ def _wait_build(run: Run, args: dict[str, Any], progress: Progress) -> str:
     head = run.repo.remote_head(target.branch)
     if head is not None and head != build.commit:
         run.note_push(target.branch, head)
-        if target.pr is not None and run.pr_open:
-            run.due[target] = head
     else:
         run.due.pop(target, None)
     wanted = args.get("result")

@@ -1,6 +1,7 @@
 """What a forge webhook plus Jenkins' branch source would start, for drivers that run
-builds themselves: a push builds the branch (and an open PR on it), opening a PR builds
-it, and a build that pushed to its own branch (commit-back) starts the next one.
+builds themselves: a push builds the branch, or the open PR on it (the seed job's
+branch discovery strategy 1: a branch filed as a PR builds as PR-N only), opening a PR
+builds it, and a build that pushed to its own branch (commit-back) starts the next one.
 
 Builds run when a scenario waits for them, in the order they were triggered; builds
 nobody waits for are never run (the local driver models CI, it does not replace it).
@@ -30,10 +31,11 @@ class BuildQueue:
             self.pending.append((target, commit))
 
     def pushed(self, branch: str, commit: str) -> None:
-        self._queue(Target(branch), commit)
-        for number, head in self.open_prs.items():
-            if head == branch:
-                self._queue(Target(branch, number), commit)
+        prs = [number for number, head in self.open_prs.items() if head == branch]
+        for number in prs:
+            self._queue(Target(branch, number), commit)
+        if not prs:
+            self._queue(Target(branch), commit)
 
     def pr_opened(self, number: int, head: str, commit: str) -> None:
         self.open_prs[number] = head

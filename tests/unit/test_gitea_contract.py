@@ -278,3 +278,18 @@ def test_shipped_fixture_is_derived_from_the_specs():
         "tests/unit/fixtures/gitea_api_subset.json is stale: "
         "run .venv/bin/python scripts/derive_gitea_api_fixture.py"
     )
+
+
+@needs_specs
+def test_derive_script_check_mode_flags_a_stale_fixture(tmp_path, capsys):
+    script = _load_script()
+    out = tmp_path / "subset.json"
+    specs = [str(p) for p in SPECS.values()]
+    args = [a for spec in specs for a in ("--spec", spec)]
+    assert script.main([*args, "--out", str(out)]) == 0
+    assert script.main([*args, "--out", str(out), "--check"]) == 0
+    doc = json.loads(out.read_text())
+    doc["operations"]["GET /version"]["query"] = ["sneaky"]
+    out.write_text(json.dumps(doc))
+    assert script.main([*args, "--out", str(out), "--check"]) == 1
+    assert "out of date" in capsys.readouterr().err

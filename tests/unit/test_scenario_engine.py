@@ -328,3 +328,23 @@ def test_keep_leaves_the_clone_and_unique_uids(driver) -> None:
     assert driver.finished == [True, False]
     kept = [line for line in lines if line.startswith("kept the scenario's clone at ")]
     assert kept and Path(kept[0].split(" at ", 1)[1]).is_dir()
+
+
+def test_use_credentials_switches_what_later_builds_get(driver) -> None:
+    text = """\
+name: creds
+steps:
+  - use_credentials: {DVC_Remote_Creds: invalid}
+  - branch: {name: "b-{uid}"}
+  - push
+  - wait_build: {for: branch, result: FAILURE}
+  - expect:
+      - log_contains: "refused the credentials"
+  - use_credentials: {DVC_Remote_Creds: valid}
+  - edit: {file: value.txt, replace: {old: "3", new: "4"}}
+  - commit
+  - push
+  - wait_build: {for: branch, result: SUCCESS}
+"""
+    outcome, _ = run(text, driver)
+    assert outcome.steps[0][2] == "DVC_Remote_Creds=invalid for the next builds"

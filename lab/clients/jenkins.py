@@ -201,6 +201,26 @@ class JenkinsClient:
             text = "\n".join(text.splitlines()[-tail:])
         return text
 
+    def console_tail(self, job: str, *, lines: int = 30, number: int | None = None) -> str:
+        """The last ``lines`` of a build's log (default: the job's newest build)."""
+        if number is None:
+            builds = self.builds(job)
+            if not builds:
+                return f"({job} has no builds)"
+            number = int(builds[0]["number"])
+        return self.console(job, number, tail=lines)
+
+    def last_build_summary(self, job: str) -> str:
+        """One line for `lab status`: ``#7 SUCCESS``, ``#8 running``, ``no builds``."""
+        data = self.job_info(job, tree="lastBuild[number,result,building]")
+        if data is None:
+            return "no such job"
+        last = data.get("lastBuild")
+        if not last:
+            return "no builds"
+        state = "running" if last.get("building") else (last.get("result") or "unknown")
+        return f"#{last['number']} {state}"
+
     # ---- starting things ------------------------------------------------
     def scan_multibranch(self, job: str) -> None:
         """Start a branch indexing of a multibranch project (``build?delay=0``)."""
@@ -240,6 +260,19 @@ class JenkinsClient:
             interval=1.0,
             progress=progress,
         )
+
+    def run_job(self, job: str, *, timeout: float, progress: Progress | None = None) -> str:
+        """Trigger ``job``, wait for that build to finish, return its result (``SUCCESS``...)."""
+        number = self.trigger(job, timeout=min(timeout, 300.0), progress=progress)
+        info = self.wait_build(
+            job,
+            lambda b: int(b.get("number", -1)) == number and finished(b),
+            since=number - 1,
+            timeout=timeout,
+            interval=2.0,
+            progress=progress,
+        )
+        return str(info["result"])
 
     def wait_build(
         self,

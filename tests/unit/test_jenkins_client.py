@@ -248,3 +248,36 @@ def test_errors_never_show_the_password(client, fake):
         client.job_exists("x")
     assert PASSWORD not in str(err.value)
     assert "Jenkins: GET /job/x/api/json?tree=name failed" in str(err.value)
+
+
+def test_run_job_returns_the_result_of_the_build_it_started(client, fake):
+    base = "/job/seed"
+    fake.routes[("POST", f"{base}/build?delay=0sec")] = (
+        201,
+        "",
+        {"Location": f"{URL}/queue/item/3/"},
+    )
+    fake.routes[("GET", "/queue/item/3/api/json")] = (200, {"executable": {"number": 12}})
+    fake.routes[("GET", f"{base}/api/json?tree=builds[number,result,building,url]")] = (
+        200,
+        {"builds": [{"number": 12}, {"number": 11}]},
+    )
+    fake.routes[("GET", f"{base}/12/api/json")] = (
+        200,
+        {"number": 12, "building": False, "result": "FAILURE"},
+    )
+    assert client.run_job("seed", timeout=10) == "FAILURE"
+    assert f"{base}/11/api/json" not in fake.paths()
+    fake.routes[("GET", f"{base}/12/consoleText")] = (200, "a\nb\nERROR: boom\n")
+    assert client.console_tail("seed", lines=1) == "ERROR: boom"
+
+
+def test_last_build_summary(client, fake):
+    path = "/job/cd4ml/job/demo/job/main/api/json?tree=lastBuild[number,result,building]"
+    fake.routes[("GET", path)] = (200, {"lastBuild": None})
+    assert client.last_build_summary("cd4ml/demo/main") == "no builds"
+    fake.routes[("GET", path)] = (200, {"lastBuild": {"number": 8, "building": True}})
+    assert client.last_build_summary("cd4ml/demo/main") == "#8 running"
+    fake.routes[("GET", path)] = (200, {"lastBuild": {"number": 8, "result": "UNSTABLE"}})
+    assert client.last_build_summary("cd4ml/demo/main") == "#8 UNSTABLE"
+    assert client.last_build_summary("cd4ml/demo/gone") == "no such job"

@@ -108,8 +108,8 @@ def execute(
     begun = time.monotonic()
     base = Path(tempfile.mkdtemp(prefix=f"lab-scenario-{scenario.name[:40]}-{uid}-", dir=workdir))
     done: list[tuple[Step, float, str]] = []
-    driver.start(scenario.project, uid, progress)
     try:
+        driver.start(scenario.project, uid, progress)
         bot = driver.bot()
         repo = GitRepo.clone(base / scenario.project, driver.remote(), SCENARIO_AUTHOR)
         names: dict[str, object] = {

@@ -292,12 +292,14 @@ class LocalDriver(Driver):
 
     def finish(self, keep: bool, progress: Progress) -> None:
         run, self._run = self._run, None
-        if keep:
-            progress(f"kept the local forge, workspaces and /extras under {self.root}")
+        root = getattr(self, "root", None)
+        if keep and root is not None:
+            progress(f"kept the local forge, workspaces and /extras under {root}")
             return
         if run is not None:
             run.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
 
     def close(self) -> None:
         if self._run is not None:

@@ -201,6 +201,19 @@ class JenkinsClient:
             text = "\n".join(text.splitlines()[-tail:])
         return text
 
+    def credential_exists(self, credential_id: str) -> bool:
+        """A global (system store, domain ``_``) credential with this id exists.
+
+        Credentials plugin REST API (user guide "REST API"; CloudBees KB 360030526992):
+        ``credentials/store/system/domain/_/credential/<id>/api/json``. Only the id
+        is read, never the secret.
+        """
+        path = (
+            "credentials/store/system/domain/_/credential/"
+            f"{quote(credential_id, safe='')}/api/json?tree=id"
+        )
+        return self.get_json(path, missing_ok=True) is not None
+
     def console_tail(self, job: str, *, lines: int = 30, number: int | None = None) -> str:
         """The last ``lines`` of a build's log (default: the job's newest build)."""
         if number is None:

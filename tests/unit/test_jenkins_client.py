@@ -281,3 +281,13 @@ def test_last_build_summary(client, fake):
     fake.routes[("GET", path)] = (200, {"lastBuild": {"number": 8, "result": "UNSTABLE"}})
     assert client.last_build_summary("cd4ml/demo/main") == "#8 UNSTABLE"
     assert client.last_build_summary("cd4ml/demo/gone") == "no such job"
+
+
+def test_credential_exists_reads_only_the_id(client, fake):
+    base = "/credentials/store/system/domain/_/credential"
+    fake.routes[("GET", f"{base}/DVC_Remote_Creds/api/json?tree=id")] = (
+        200,
+        {"id": "DVC_Remote_Creds"},
+    )
+    assert client.credential_exists("DVC_Remote_Creds") is True
+    assert client.credential_exists("GIT_PAT") is False

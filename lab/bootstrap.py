@@ -355,14 +355,17 @@ def push_directory(
         export_project(src, work)
 
         def git(*args: str) -> str:
-            proc = subprocess.run(
-                [*base, "-C", str(work), *args],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=timeout,
-                check=False,
-            )
+            try:
+                proc = subprocess.run(
+                    [*base, "-C", str(work), *args],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise ServiceError(f"git {args[0]} to {url} took over {timeout:.0f}s") from None
             if proc.returncode != 0:
                 tail = " ".join((proc.stderr or proc.stdout).replace(password, "****").split())
                 raise ServiceError(f"git {args[0]} to {url} failed: {tail[-400:]}")

@@ -15,8 +15,6 @@ Jenkins needs nothing here: its credentials come from the secrets through JCasC.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from lab.clients.storage import DVC_POLICY_NAME, Storage, StorageAdmin, dvc_poli
 from lab.clients.storage import normalise_policy as _normalise_policy
 from lab.config import LabConfig
 from lab.errors import LabError, ServiceError
+from lab.gitcreds import git_with_credentials
 from lab.projects import export_project
 from lab.secrets import Secrets, mask
 
@@ -321,26 +320,14 @@ def push_directory(
 ) -> str:
     """Commit ``src``'s project files into a fresh repository and push it to ``url``.
 
-    Credentials go through an inline git credential helper reading environment
-    variables: never in the URL, the repository config or the command line.
-    Returns the pushed commit's SHA.
+    Credentials go through :mod:`lab.gitcreds` (an inline helper reading the git
+    process's environment): never in the URL, the repository config or the command
+    line. Returns the pushed commit's SHA.
     """
     if "@" in url.split("://", 1)[-1].split("/", 1)[0]:
         raise ValueError("credentials must not be part of the push URL")
-    helper = (
-        '!f() { test "$1" = get || return 0; '
-        'echo "username=$LAB_GIT_USERNAME"; echo "password=$LAB_GIT_PASSWORD"; }; f'
-    )
-    env = {
-        **os.environ,
-        "LAB_GIT_USERNAME": username,
-        "LAB_GIT_PASSWORD": password,
-        "GIT_TERMINAL_PROMPT": "0",
-    }
-    env.pop("GIT_ASKPASS", None)
     name, email = IMPORT_AUTHOR
-    base = [
-        "git",
+    identity = [
         "-c",
         f"user.name={name}",
         "-c",
@@ -356,34 +343,17 @@ def push_directory(
 
         def git(*args: str) -> str:
             try:
-                proc = subprocess.run(
-                    [*base, "-C", str(work), *args],
-                    capture_output=True,
-                    text=True,
-                    env=env,
-                    timeout=timeout,
-                    check=False,
+                proc = git_with_credentials(
+                    [*identity, "-C", str(work), *args], username, password, timeout=timeout
                 )
-            except subprocess.TimeoutExpired:
-                raise ServiceError(f"git {args[0]} to {url} took over {timeout:.0f}s") from None
-            if proc.returncode != 0:
-                tail = " ".join((proc.stderr or proc.stdout).replace(password, "****").split())
-                raise ServiceError(f"git {args[0]} to {url} failed: {tail[-400:]}")
+            except ServiceError as exc:
+                raise ServiceError(f"pushing {src.name} to {url}: {exc}") from None
             return proc.stdout.strip()
 
         git("init", "-q", "-b", branch)
         git("add", "-A")
         git("commit", "-q", "-m", message)
-        git(
-            "-c",
-            "credential.helper=",
-            "-c",
-            f"credential.helper={helper}",
-            "push",
-            "-q",
-            url,
-            f"HEAD:refs/heads/{branch}",
-        )
+        git("push", "-q", url, f"HEAD:refs/heads/{branch}")
         return git("rev-parse", "HEAD")
 
 

@@ -1,0 +1,47 @@
+import subprocess
+
+import pytest
+
+from lab.errors import ServiceError
+from lab.gitcreds import _verb, credential_args, credential_env, git_with_credentials
+
+
+def test_helper_answers_git_from_the_environment_and_stores_nothing(tmp_path):
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    argv = ["git", "-C", str(repo), *credential_args(), "credential", "fill"]
+    proc = subprocess.run(
+        argv,
+        input="protocol=http\nhost=127.0.0.1:3000\n\n",
+        env=credential_env("cd4ml-bot", "tok-secret-1"),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert "username=cd4ml-bot" in proc.stdout
+    assert "password=tok-secret-1" in proc.stdout
+    assert not any("tok-secret-1" in a for a in argv)
+    config = subprocess.run(
+        ["git", "-C", str(repo), "config", "--list", "--show-origin"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "tok-secret-1" not in config
+
+
+def test_failure_masks_the_password_and_names_the_command(tmp_path):
+    with pytest.raises(ServiceError) as err:
+        git_with_credentials(
+            ["-c", "user.name=x", "push", str(tmp_path / "nowhere-tok-secret-2"), "HEAD"],
+            "bot",
+            "tok-secret-2",
+            cwd=tmp_path,
+        )
+    assert "git push failed" in str(err.value)
+    assert "tok-secret-2" not in str(err.value)
+
+
+def test_verb_skips_global_options():
+    assert _verb(["-c", "a=b", "-C", "/x", "push", "-q"]) == "push"

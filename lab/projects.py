@@ -24,6 +24,28 @@ def shipped_projects(cfg: LabConfig) -> list[tuple[str, Path]]:
     return [(name, cfg.projects_dir / name) for name in cfg.project_names()]
 
 
+def all_projects(cfg: LabConfig) -> list[tuple[str, Path]]:
+    """Shipped projects and those added with `lab project add` (name, source directory)."""
+    from lab import registry
+
+    shipped = shipped_projects(cfg)
+    names = {name for name, _ in shipped}
+    added = [(p.name, p.source) for p in registry.load(cfg).values() if p.name not in names]
+    return shipped + sorted(added)
+
+
+def find_project(cfg: LabConfig, name: str) -> Path:
+    """The source directory of project ``name``; ConfigError listing the known ones."""
+    for known, path in all_projects(cfg):
+        if known == name:
+            return path
+    names = ", ".join(n for n, _ in all_projects(cfg)) or "(none)"
+    raise ConfigError(
+        f"unknown project {name!r}; known: {names}",
+        hint="add your own with `lab project add PATH`",
+    )
+
+
 def tracked_files(src: Path) -> list[Path] | None:
     """Files git tracks under ``src`` (relative), or None when ``src`` is not in a git checkout."""
     proc = subprocess.run(

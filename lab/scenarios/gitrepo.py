@@ -1,7 +1,7 @@
 """The runner's git clone: every git call goes through here, with credentials in env only.
 
-Credentials reach git through an inline credential helper that reads two environment
-variables of the git process, so no token appears in a URL, an argv or a config file.
+Credentials reach git through :mod:`lab.gitcreds`' inline credential helper, which reads
+two environment variables of the git process: no token in a URL, an argv or a config file.
 """
 
 from __future__ import annotations
@@ -11,13 +11,9 @@ import subprocess
 from pathlib import Path
 
 from lab.errors import ServiceError
+from lab.gitcreds import PASSWORD_VAR, USERNAME_VAR, credential_args
 from lab.scenarios.driver import GitRemote, Identity
 
-# `git credential` calls helpers with get/store/erase; answer only `get`.
-_HELPER = (
-    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
-    '"$LAB_GIT_USERNAME" "$LAB_GIT_PASSWORD"; }; f'
-)
 GIT_TIMEOUT = 120.0
 
 
@@ -36,18 +32,14 @@ class GitRepo:
             GIT_COMMITTER_NAME=self.author.name,
             GIT_COMMITTER_EMAIL=self.author.email,
             GIT_CONFIG_NOSYSTEM="1",
-            LAB_GIT_USERNAME=self.remote.username,
-            LAB_GIT_PASSWORD=self.remote.token,
         )
+        env.update({USERNAME_VAR: self.remote.username, PASSWORD_VAR: self.remote.token})
         return env
 
     def git(self, *args: str, check: bool = True, cwd: Path | None = None) -> str:
         argv = [
             "git",
-            "-c",
-            "credential.helper=",
-            "-c",
-            f"credential.helper={_HELPER}",
+            *credential_args(),
             "-c",
             "init.defaultBranch=main",
             *args,

@@ -14,7 +14,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from lab.config import LabConfig
 from lab.errors import ConfigError, ServiceError
-from lab.projects import export_project
+from lab.projects import export_project, find_project
 from lab.scenarios.driver import (
     Build,
     Driver,
@@ -134,7 +133,7 @@ class LocalDriver(Driver):
     def start(self, project: str, uid: str, progress: Progress) -> None:
         from lab.localforge import LocalForge, pipeline
 
-        src = self.cfg.projects_dir / project
+        src = find_project(self.cfg, project)
         if not (src / "ci" / "pipeline.yaml").is_file():
             raise ConfigError(
                 f"{src}: no ci/pipeline.yaml, so the local driver cannot run project {project}"
@@ -208,14 +207,8 @@ class LocalDriver(Driver):
             self.queue.pushed(base, head)
 
     def _head(self, branch: str) -> str | None:
-        out = subprocess.run(
-            ["git", "ls-remote", "--heads", self.remote().url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=_auth_env(self.remote()),
-            check=False,
-        ).stdout
+        probe = GitRepo(self.root, self.remote(), SEED_AUTHOR)
+        out = probe.git("ls-remote", "--heads", self.remote().url, f"refs/heads/{branch}")
         for line in out.splitlines():
             sha, _, ref = line.partition("\t")
             if ref == f"refs/heads/{branch}":
@@ -316,21 +309,3 @@ def _field(obj: Any, name: str) -> Any:
         return value
     value = getattr(obj, name, None)
     return value
-
-
-def _auth_env(remote: GitRemote) -> dict[str, str]:
-    helper = (
-        '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
-        '"$LAB_GIT_USERNAME" "$LAB_GIT_PASSWORD"; }; f'
-    )
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_COUNT": "2",
-        "GIT_CONFIG_KEY_0": "credential.helper",
-        "GIT_CONFIG_VALUE_0": "",
-        "GIT_CONFIG_KEY_1": "credential.helper",
-        "GIT_CONFIG_VALUE_1": helper,
-        "LAB_GIT_USERNAME": remote.username,
-        "LAB_GIT_PASSWORD": remote.token,
-    }

@@ -26,7 +26,7 @@ from lab.clients.jenkins import JenkinsClient
 from lab.config import LabConfig
 from lab.doctor import fatal_failures, format_checks, run_checks
 from lab.errors import PrerequisiteMissing, ServiceError
-from lab.projects import export_project, shipped_projects
+from lab.projects import all_projects, export_project, shipped_projects
 from lab.report import Reporter
 from lab.secrets import Secrets
 from lab.stack import STAGE_ONE, STAGE_TWO, Compose
@@ -161,39 +161,51 @@ def _git_init(path: Path) -> None:
     )
 
 
-def converge_jenkins(
-    cfg: LabConfig, secrets: Secrets, reporter: Reporter, *, timeout: float = 600
-) -> list[str]:
-    """Wait for Jenkins, run the seed job if a project has no job, check every job exists."""
-    jenkins = JenkinsClient(
+def jenkins_client(cfg: LabConfig, secrets: Secrets) -> JenkinsClient:
+    return JenkinsClient(
         cfg.jenkins_url,
         secrets.require("JENKINS_ADMIN_USER"),
         secrets.require("JENKINS_ADMIN_PASSWORD"),
     )
-    poll(
-        jenkins.ready,
-        what=f"Jenkins at {cfg.jenkins_url} (JCasC applied, admin login)",
-        timeout=timeout,
-        interval=3,
-        progress=reporter.note,
-    )
-    wanted = [f"{cfg.org}/{name}" for name in _org_projects(cfg, secrets)]
-    missing = [job for job in wanted if not jenkins.job_exists(job)]
-    if not missing:
-        reporter.note(f"jobs present: {', '.join(wanted) or '(none)'}")
-        return []
-    reporter.note(f"running {SEED_JOB} for: {', '.join(missing)}")
-    result = jenkins.run_job(SEED_JOB, timeout=timeout)
+
+
+def run_seed_job(jenkins: JenkinsClient, reporter: Reporter, *, timeout: float = 600) -> None:
+    """Run the Job DSL seed job (it creates/deletes one multibranch job per org repo)."""
+    result = jenkins.run_job(SEED_JOB, timeout=timeout, progress=reporter.note)
     if result != "SUCCESS":
         tail = jenkins.console_tail(SEED_JOB, lines=30)
         raise ServiceError(f"Jenkins job {SEED_JOB} ended {result}:\n{tail}")
+
+
+def converge_jenkins(
+    cfg: LabConfig,
+    secrets: Secrets,
+    reporter: Reporter,
+    *,
+    timeout: float = 600,
+    always_seed: bool = False,
+) -> list[str]:
+    """Wait for Jenkins, run the seed job if a repo has no job (or always), check the jobs."""
+    jenkins = jenkins_client(cfg, secrets)
+    jenkins.wait_ready(timeout=timeout, progress=reporter.note)
+    repos = _org_projects(cfg, secrets)
+    wanted = {f"{cfg.org}/{name}" for name in repos}
+    existing = {f"{cfg.org}/{name}" for name in jenkins.list_jobs(cfg.org)}
+    missing, stale = sorted(wanted - existing), sorted(existing - wanted)
+    if not (missing or stale or always_seed):
+        reporter.note(f"jobs present: {', '.join(sorted(wanted)) or '(none)'}")
+        return []
+    reporter.note(f"running {SEED_JOB} (missing: {missing or '-'}, stale: {stale or '-'})")
+    run_seed_job(jenkins, reporter, timeout=timeout)
     poll(
-        lambda: all(jenkins.job_exists(job) for job in wanted),
-        what="the seeded multibranch jobs " + ", ".join(wanted),
+        lambda: {f"{cfg.org}/{n}" for n in jenkins.list_jobs(cfg.org)} == wanted,
+        what=f"Jenkins folder {cfg.org} to hold exactly the jobs " + ", ".join(sorted(wanted)),
         timeout=120,
         interval=2,
     )
-    return [f"seeded Jenkins job {job}" for job in missing]
+    return [f"seeded Jenkins job {job}" for job in missing] + [
+        f"deleted Jenkins job {job} (its repository is gone)" for job in stale
+    ]
 
 
 def _org_projects(cfg: LabConfig, secrets: Secrets) -> list[str]:
@@ -225,9 +237,7 @@ def lab_up(
     with reporter.phase("minio: bucket, DVC user, least-privilege policy"):
         changes += bootstrap.converge_minio(cfg, secrets, progress=reporter.note)
     with reporter.phase("gitea: bot, token, organisation, repos, webhooks"):
-        changes += bootstrap.converge_gitea(
-            cfg, secrets, shipped_projects(cfg), progress=reporter.note
-        )
+        changes += bootstrap.converge_gitea(cfg, secrets, all_projects(cfg), progress=reporter.note)
     with reporter.phase("dvc: initial data in the bucket"):
         changes += seed_dvc_data(cfg, secrets, reporter)
     with reporter.phase(f"starting {', '.join(STAGE_TWO)} (docker compose up --wait)"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -142,10 +143,21 @@ class FakeGitea:
             self.repos[full] = {"name": body["name"], "bare": bare}
             self.hooks[full] = []
             return 201, {"full_name": full, "empty": True}
+        if (r := m(r"/orgs/([^/]+)/repos", path)) and method == "GET":
+            return 200, [
+                {"name": repo["name"], "full_name": full, "archived": False}
+                for full, repo in sorted(self.repos.items())
+                if full.startswith(r[1] + "/")
+            ]
         if r := m(r"/repos/([^/]+/[^/]+)", path):
             repo = self.repos.get(r[1])
             if repo is None:
                 return 404, {"message": "repo does not exist"}
+            if method == "DELETE":
+                shutil.rmtree(repo["bare"])
+                del self.repos[r[1]]
+                self.hooks.pop(r[1], None)
+                return 204, None
             empty = not list((repo["bare"] / "refs" / "heads").iterdir())
             return 200, {"full_name": r[1], "empty": empty}
         if r := m(r"/repos/([^/]+/[^/]+)/hooks", path):

@@ -1,0 +1,287 @@
+"""`lab lint` on fixture Jenkinsfiles: one file per problem class, a clean one, a syntax error."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+import lab.commands
+from lab import groovy
+from lab.cli import main
+from lab.lint import engine, lexer, rules
+from lab.lint.findings import Finding, Report
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "jenkinsfiles"
+PLUGINS = ROOT / "casc" / "plugins.txt"
+CASC = ROOT / "casc" / "jenkins.yaml"
+
+needs_casc = pytest.mark.skipif(
+    not (PLUGINS.is_file() and CASC.is_file()), reason="casc/ files not in this checkout"
+)
+needs_groovy = pytest.mark.skipif(
+    groovy.groovy_available() is not None, reason=f"Groovy: {groovy.groovy_available()}"
+)
+
+
+@pytest.fixture(autouse=True)
+def _lint_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lab lint` through the real CLI, whether or not the registry lists it yet."""
+    if "lab.commands.lint" not in lab.commands.MODULES:
+        monkeypatch.setattr(lab.commands, "MODULES", (*lab.commands.MODULES, "lab.commands.lint"))
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    if not (PLUGINS.is_file() and CASC.is_file()):
+        pytest.skip("casc/ files not in this checkout")
+    ctx = engine.build_context(plugins_file=PLUGINS, casc_file=CASC)
+    return engine.lint(sorted(FIXTURES.glob("*.Jenkinsfile")), ctx, display_root=FIXTURES)
+
+
+def _found(report: Report, name: str) -> list[tuple[int, str, str]]:
+    return sorted((f.line, f.rule, f.severity) for f in report.findings if f.path == name)
+
+
+def test_clean_cd4ml_pipeline_has_no_findings(report: Report) -> None:
+    assert _found(report, "clean.Jenkinsfile") == []
+    assert "clean.Jenkinsfile" in report.files
+
+
+@needs_groovy
+def test_syntax_error_is_a_finding_with_its_line(report: Report) -> None:
+    [finding] = [f for f in report.findings if f.path == "syntax-error.Jenkinsfile"]
+    assert (finding.rule, finding.severity, finding.line) == ("groovy-syntax", "error", 10)
+    assert "expecting '}'" in finding.message
+
+
+def test_unknown_credentials(report: Report) -> None:
+    findings = [f for f in report.findings if f.path == "unknown-credential.Jenkinsfile"]
+    assert sorted((f.line, f.column, f.rule) for f in findings) == [
+        (4, 32, "unknown-credential"),
+        (9, 56, "unknown-credential"),
+    ]
+    assert (
+        "'docker-hub-login'" in findings[0].message or "'docker-hub-login'" in findings[1].message
+    )
+    assert all("DVC_Remote_Creds, GIT_PAT" in f.message for f in findings)
+
+
+def test_missing_plugins(report: Report) -> None:
+    findings = [f for f in report.findings if f.path == "missing-plugin.Jenkinsfile"]
+    assert sorted((f.line, f.rule) for f in findings) == [
+        (4, "missing-plugin"),
+        (9, "missing-plugin"),
+        (12, "missing-plugin"),
+    ]
+    messages = " ".join(f.message for f in findings)
+    for plugin in ("ansicolor", "lockable-resources", "htmlpublisher"):
+        assert plugin in messages
+
+
+def test_dvc_commands_removed_in_dvc3(report: Report) -> None:
+    assert _found(report, "dvc-removed.Jenkinsfile") == [
+        (6, "dvc-removed", "error"),  # dvc repro -m
+        (9, "dvc-removed", "error"),  # --show-md, inside a multi-line string
+        (11, "dvc-removed", "error"),  # dvc run
+    ]
+
+
+def test_git_add_all_in_commit_back(report: Report) -> None:
+    assert _found(report, "git-add-all.Jenkinsfile") == [
+        (6, "git-add-all", "warning"),
+        (7, "git-add-all", "warning"),
+    ]
+
+
+def test_token_in_url(report: Report) -> None:
+    [finding] = [f for f in report.findings if f.path == "token-in-url.Jenkinsfile"]
+    assert (finding.line, finding.column, finding.rule, finding.severity) == (
+        7,
+        34,
+        "token-in-url",
+        "error",
+    )
+
+
+def test_secrets_interpolated_by_groovy(report: Report) -> None:
+    findings = [f for f in report.findings if f.path == "interpolated-secret.Jenkinsfile"]
+    # Line 11 escapes the dollars (\$GIT_TOKEN): the shell expands them, no warning.
+    assert sorted((f.line, f.rule, f.severity) for f in findings) == [
+        (9, "interpolated-secret", "warning"),
+        (12, "interpolated-secret", "warning"),
+    ]
+    assert {"DVC_REMOTE_PSW", "GIT_TOKEN"} == {f.message.split()[2] for f in findings}
+
+
+# ---- rules on snippets ----------------------------------------------------------
+
+
+def _rules(text: str) -> list[tuple[int, str]]:
+    ctx = rules.Context(credential_ids=frozenset({"GIT_PAT"}), plugins=None)
+    return sorted((f.line, f.rule) for f in rules.run_rules("J", text, ctx))
+
+
+@pytest.mark.parametrize(
+    "shell",
+    [
+        "git commit -m 'Update dvc.lock' -a",
+        "git commit --all -m x",
+        "git add -A",
+        "git add --all && git commit -m x",
+        "cd repo; git add . ; git commit -m x",
+    ],
+)
+def test_git_add_all_variants(shell: str) -> None:
+    assert (1, "git-add-all") in _rules(f"sh '''{shell}'''\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sh 'git add dvc.lock metrics.json && git commit -m \"add -a flag docs\"'\n",
+        "sh 'git commit --amend --no-edit'\n",
+        "// sh 'git add .'\n",
+        "sh 'dvc repro -P && dvc metrics diff --md main && dvc metrics show -T'\n",
+        "sh 'git push https://gitea:3000/cd4ml/demo.git'\n",
+        "sh 'aws s3 ls s3://cd4ml-dvc/'\n",
+    ],
+)
+def test_fine_commands_are_not_flagged(text: str) -> None:
+    assert _rules(text) == []
+
+
+def test_token_in_groovy_interpolated_url() -> None:
+    text = 'sh "git push https://${env.GIT_PAT}@gitea:3000/cd4ml/demo.git"\n'
+    assert _rules(text) == [(1, "token-in-url")]
+
+
+def test_sshagent_and_environment_credentials() -> None:
+    text = "sshagent(['deploy-key']) {\n  sh 'x'\n}\nX = credentials('GIT_PAT')\n"
+    assert _rules(text) == [(1, "unknown-credential")]
+
+
+def test_lexer_positions_in_multiline_strings() -> None:
+    [tok] = [t for t in lexer.tokenize("x = '''\n  abc\n  dvc run'''\n") if t.is_string]
+    assert tok.position_of(tok.text.index("dvc")) == (3, 3)
+    [g] = [t for t in lexer.tokenize('echo "a \\$NOT ${YES} $also.this"') if t.is_string]
+    assert [i.expr for i in g.interpolations] == ["YES", "also.this"]
+
+
+@pytest.mark.parametrize("rule", rules.DVC_RULES, ids=lambda r: r.message[:40])
+def test_dvc_rules_match_dvc3_argument_parser(rule: rules.DvcRule) -> None:
+    """Every `bad` example is rejected by the installed DVC and caught by the rule; every
+    suggested fix is accepted by DVC and passes the rule."""
+    parser_mod = pytest.importorskip("dvc.cli.parser")
+    parser = parser_mod.get_main_parser()
+
+    def dvc_accepts(command: str) -> bool:
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(out), contextlib.redirect_stdout(out):
+                parser.parse_args(shlex.split(command))
+        except (SystemExit, Exception):
+            return False
+        return True
+
+    for bad in rule.bad:
+        assert not dvc_accepts(bad), f"DVC 3 accepts `dvc {bad}`"
+        assert rule.applies(shlex.split(bad))
+    for fix in rule.fix:
+        assert dvc_accepts(fix), f"DVC 3 rejects the suggested `dvc {fix}`"
+        assert not any(r.applies(shlex.split(fix)) for r in rules.DVC_RULES)
+
+
+# ---- output formats and the CLI -------------------------------------------------
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@needs_casc
+def test_cli_text_output_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _cli(["lint", str(FIXTURES / "clean.Jenkinsfile")], capsys)
+    assert code == 0
+    assert "1 file(s) checked: 0 error(s), 0 warning(s)" in out
+
+    code, out, _ = _cli(["lint", str(FIXTURES / "dvc-removed.Jenkinsfile")], capsys)
+    assert code == 1
+    assert "dvc-removed.Jenkinsfile:6:21: error[dvc-removed] `dvc repro -m" in out
+    assert "(hint: run `dvc repro`" in out
+
+    # Warnings alone pass, unless --strict.
+    warn = str(FIXTURES / "git-add-all.Jenkinsfile")
+    assert _cli(["lint", warn], capsys)[0] == 0
+    assert _cli(["lint", "--strict", warn], capsys)[0] == 1
+
+
+@needs_casc
+def test_cli_json_is_stable_and_complete(capsys: pytest.CaptureFixture[str]) -> None:
+    files = [str(FIXTURES / "token-in-url.Jenkinsfile"), str(FIXTURES / "git-add-all.Jenkinsfile")]
+    code, out, _ = _cli(["lint", "--format", "json", *files], capsys)
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["version"] == 1
+    assert doc["summary"] == {"errors": 1, "warnings": 2}
+    assert [f["rule"] for f in doc["findings"]] == ["git-add-all", "git-add-all", "token-in-url"]
+    assert set(doc["findings"][0]) == {
+        "path",
+        "line",
+        "column",
+        "rule",
+        "severity",
+        "message",
+        "hint",
+    }
+    # Same input, same bytes.
+    assert _cli(["lint", "--format", "json", *reversed(files)], capsys)[1] == out
+
+
+@needs_groovy
+@needs_casc
+def test_cli_syntax_error_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _cli(["lint", str(FIXTURES / "syntax-error.Jenkinsfile")], capsys)
+    assert code == 1
+    assert "syntax-error.Jenkinsfile:10:1: error[groovy-syntax]" in out
+    assert "Traceback" not in out + err
+
+
+def test_cli_bad_inputs_are_config_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _cli(["lint", str(tmp_path / "Jenkinsfile")], capsys)
+    assert code == 2
+    assert "Jenkinsfile: no such file" in err
+    jf = tmp_path / "Jenkinsfile"
+    jf.write_text("pipeline { agent any }\n")
+    bad = tmp_path / "plugins.txt"
+    bad.write_text("git\n")
+    code, _, err = _cli(["lint", "--plugins", str(bad), str(jf)], capsys)
+    assert code == 2
+    assert f"{bad}:1: 'git' is not pinned" in err
+
+
+@needs_casc
+def test_default_lints_the_lab_projects(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without paths, every Jenkinsfile under projects/ is checked: the shipped ones pass."""
+    shipped = engine.discover(ROOT / "projects")
+    if not shipped:
+        pytest.skip("no projects/ in this checkout")
+    code, out, _ = _cli(["lint", "--format", "json"], capsys)
+    doc = json.loads(out)
+    assert len(doc["files"]) == len(shipped)
+    assert doc["findings"] == []
+    assert code == 0
+
+
+def test_finding_text_without_column() -> None:
+    f = Finding("J", 3, 0, "jenkins-validate", "error", "boom", "")
+    assert f.text() == "J:3: error[jenkins-validate] boom"

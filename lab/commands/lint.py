@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lab.config import LabConfig
-from lab.errors import ConfigError
+from lab.errors import ConfigError, PrerequisiteMissing
 
 if TYPE_CHECKING:
     from lab.lint.validator import Validator
@@ -80,6 +80,12 @@ def _validator(cfg: LabConfig) -> Validator:
     from lab.lint.validator import Validator
     from lab.secrets import Secrets
 
+    if not cfg.secrets_file.is_file():
+        raise PrerequisiteMissing(
+            f"--jenkins needs the running lab, but it was never started here "
+            f"(no {cfg.secrets_file})",
+            hint="start it with `lab up`, or lint without --jenkins",
+        )
     secrets = Secrets.load(cfg.secrets_file)
     return Validator(
         cfg.jenkins_url,

@@ -182,3 +182,19 @@ def test_cli_jenkins_flag_uses_lab_secrets(
     clean = FIXTURES / "clean.Jenkinsfile"
     assert main([*argv[:-1], str(clean)]) == 0
     assert PASSWORD not in capsys.readouterr().out
+
+
+def test_cli_jenkins_without_a_lab_is_a_missing_prerequisite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "lab.commands.lint" not in lab.commands.MODULES:
+        monkeypatch.setattr(lab.commands, "MODULES", (*lab.commands.MODULES, "lab.commands.lint"))
+    monkeypatch.setenv("LAB_HOME", str(tmp_path))
+    jf = tmp_path / "Jenkinsfile"
+    jf.write_text("pipeline { agent any }\n")
+    plugins, casc = ROOT / "casc" / "plugins.txt", ROOT / "casc" / "jenkins.yaml"
+    if not (plugins.is_file() and casc.is_file()):
+        pytest.skip("casc/ files not in this checkout")
+    code = main(["lint", "--jenkins", "--plugins", str(plugins), "--casc", str(casc), str(jf)])
+    assert code == 3
+    assert "lab up" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lab import groovy
 from lab import plugins as plugin_map
-from lab.lint import casc, rules
+from lab.lint import casc, lexer, rules
 from lab.lint.findings import ERROR, Finding, Report
 from lab.lint.validator import Validator
 
@@ -103,8 +103,29 @@ def lint(
     if ctx.plugins is None:
         report.notes.append("missing-plugin skipped: no plugins.txt given")
 
-    for _path, shown, text in readable:
+    for path, shown, text in readable:
         report.findings.extend(rules.run_rules(shown, text, ctx))
+        for script in _scripts(path, text):
+            shown_script = _display(script, display_root)
+            if shown_script in report.scripts:
+                continue
+            report.scripts.append(shown_script)
+            try:
+                body = script.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # not a text script: nothing for the shell rules to read
+            report.findings.extend(rules.run_shell_rules(shown_script, body, ctx))
         if validator is not None:
             report.findings.extend(validator.validate(shown, text))
     return report
+
+
+def _scripts(jenkinsfile: Path, text: str) -> list[Path]:
+    """Scripts the Jenkinsfile's ``sh`` steps run that exist in its repository."""
+    base = jenkinsfile.resolve().parent
+    found: list[Path] = []
+    for rel in rules.called_scripts(lexer.tokenize(text)):
+        candidate = (base / rel).resolve()
+        if candidate.is_file() and candidate.is_relative_to(base):
+            found.append(candidate)
+    return found

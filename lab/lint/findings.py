@@ -36,6 +36,7 @@ class Report:
     """The result of linting some files."""
 
     files: list[str] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)  # run by `sh` steps, shell rules only
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # checks skipped, and why
 
@@ -58,7 +59,8 @@ class Report:
         lines = [f.text() for f in self.sorted_findings()]
         lines += [f"note: {n}" for n in self.notes]
         lines.append(
-            f"{len(self.files)} file(s) checked: {self.errors} error(s), {self.warnings} warning(s)"
+            f"{len(self.files)} file(s) and {len(self.scripts)} script(s) checked: "
+            f"{self.errors} error(s), {self.warnings} warning(s)"
         )
         return "\n".join(lines)
 
@@ -67,6 +69,7 @@ class Report:
         doc = {
             "version": JSON_FORMAT_VERSION,
             "files": sorted(self.files),
+            "scripts": sorted(self.scripts),
             "summary": {"errors": self.errors, "warnings": self.warnings},
             "findings": [asdict(f) for f in self.sorted_findings()],
             "notes": list(self.notes),

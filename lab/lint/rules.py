@@ -215,9 +215,22 @@ DVC_RULES: tuple[DvcRule, ...] = (
     ),
 )
 
-_DVC = re.compile(r"(?<![\w./-])dvc[ \t]+(?P<rest>(?:[^;&|\n\\]|\\\n|\\.)*)")
-_GIT_ADD = re.compile(r"(?<![\w./-])git[ \t]+add\b(?P<rest>[^;&|\n]*)")
-_GIT_COMMIT = re.compile(r"(?<![\w./-])git[ \t]+commit\b(?P<rest>[^;&|\n]*)")
+_DVC = re.compile(r"(?<![\w./-])dvc[ \t]+(?P<rest>(?:[^;&|)`\n\\]|\\\n|\\.)*)")
+_GIT_OPTS = r"(?:-[cC][ \t]+(?:[^\s\"']|\"[^\"]*\"|'[^']*')+[ \t]+)*"
+_GIT_ADD = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"add\b(?P<rest>[^;&|)`\n]*)")
+_GIT_COMMIT = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"commit\b(?P<rest>[^;&|)`\n]*)")
+_SEPARATORS = re.compile(r"[;&|(`{]")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
+_PREFIX_WORDS = {"then", "do", "else", "exec", "time", "!", "if", "while", "until", "env"}
+
+
+def _is_command(text: str, start: int) -> bool:
+    """The word at ``start`` is where a shell command starts (not an argument or a message)."""
+    before = text[text.rfind("\n", 0, start) + 1 : start]
+    words = _SEPARATORS.split(before)[-1].split()
+    return all(w in _PREFIX_WORDS or _ASSIGNMENT.match(w) for w in words)
+
+
 # scheme://USERINFO@ where the user info holds a shell or Groovy variable.
 _URL_WITH_VAR = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<userinfo>[^\s/@'\"]*\$[^\s/@'\"]*)@")
 _ADD_ALL = {".", "-A", "--all", "*", ":/", "./"}
@@ -239,6 +252,8 @@ def check_dvc(path: str, tokens: list[Token], ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     for tok in _string_tokens(tokens):
         for m in _DVC.finditer(tok.text):
+            if not _is_command(tok.text, m.start()):
+                continue
             words = _words(m.group("rest").replace("\\\n", " "))
             for rule in DVC_RULES:
                 if rule.applies(words):
@@ -270,6 +285,8 @@ def check_git_add_all(path: str, tokens: list[Token], ctx: Context) -> list[Find
     hint = "stage only what the pipeline produced, e.g. `git add dvc.lock metrics.json`"
     for tok in _string_tokens(tokens):
         for m in _GIT_ADD.finditer(tok.text):
+            if not _is_command(tok.text, m.start()):
+                continue
             words = _words(m.group("rest"))
             if any(w in _ADD_ALL for w in words):
                 findings.append(
@@ -285,7 +302,7 @@ def check_git_add_all(path: str, tokens: list[Token], ctx: Context) -> list[Find
                     )
                 )
         for m in _GIT_COMMIT.finditer(tok.text):
-            if _commit_all(_words(m.group("rest"))):
+            if _is_command(tok.text, m.start()) and _commit_all(_words(m.group("rest"))):
                 findings.append(
                     _at(
                         path,
@@ -377,6 +394,39 @@ def check_interpolated_secrets(path: str, tokens: list[Token], ctx: Context) -> 
                         f"use a single-quoted string and let the shell expand it: '... ${name}'",
                     )
                 )
+    return findings
+
+
+SHELL_RULES: tuple[Callable[[str, list[Token], Context], list[Finding]], ...] = (
+    check_dvc,
+    check_git_add_all,
+    check_token_in_url,
+)
+
+_SCRIPT_CALL = re.compile(r"^\s*(?:(?:ba)?sh\s+)?(?P<path>(?:\./)?[\w.-]+(?:/[\w.-]+)*)(?:\s|$)")
+
+
+def called_scripts(tokens: list[Token]) -> list[str]:
+    """Relative paths of the scripts ``sh 'ci/step.sh ...'`` runs (first word, with a ``/``
+    or a ``.sh`` suffix), in order of first use."""
+    paths: list[str] = []
+    for i, tok in lexer.calls(tokens):
+        if tok.text != "sh" or i + 2 >= len(tokens):
+            continue
+        arg = tokens[i + 2] if _is(tokens[i + 1], "(") else tokens[i + 1]
+        m = _SCRIPT_CALL.match(arg.text) if arg.kind == lexer.STRING else None
+        path = m.group("path") if m else ""
+        if ("/" in path or path.endswith(".sh")) and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def run_shell_rules(path: str, text: str, ctx: Context) -> list[Finding]:
+    """The shell-command rules on a whole script file."""
+    whole = Token(lexer.STRING, text, 1, 1, 1, 1)
+    findings: list[Finding] = []
+    for rule in SHELL_RULES:
+        findings.extend(rule(path, [whole], ctx))
     return findings
 
 

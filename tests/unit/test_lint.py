@@ -156,6 +156,44 @@ def test_fine_commands_are_not_flagged(text: str) -> None:
     assert _rules(text) == []
 
 
+@pytest.mark.parametrize(
+    ("shell", "expected"),
+    [
+        ('git commit -m "results of dvc repro -m"', []),
+        ("echo 'then git add . by hand'", []),
+        ('git -c user.name="Lab Bot" -c user.email=b@x commit -am "x"', [(1, "git-add-all")]),
+        ("if true; then dvc run -n x cmd; fi", [(1, "dvc-removed")]),
+        ('AWS_PROFILE=lab dvc metrics diff --show-md "$T"', [(1, "dvc-removed")]),
+        ("out=$(dvc repro --metrics)", [(1, "dvc-removed")]),
+    ],
+)
+def test_only_commands_are_checked_not_their_arguments(
+    shell: str, expected: list[tuple[int, str]]
+) -> None:
+    assert _rules(f"sh '''{shell}'''\n") == expected
+
+
+def test_scripts_run_by_sh_steps_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "commit_back.sh").write_text(
+        "#!/bin/sh\nset -e\n# commit everything\ngit add -A\ngit commit -m 'dvc repro -m'\n"
+    )
+    (tmp_path / "ci" / "notes.txt").write_text("dvc run -n x\n")  # not run by the pipeline
+    jf = tmp_path / "Jenkinsfile"
+    jf.write_text(
+        "pipeline {\n  agent any\n  stages { stage('x') { steps {\n"
+        "    sh 'ci/commit_back.sh --all'\n    sh(script: './ci/commit_back.sh')\n"
+        "    sh '../outside.sh'\n  } } }\n}\n"
+    )
+    (tmp_path.parent / "outside.sh").write_text("dvc run -n x\n")
+    ctx = rules.Context()
+    result = engine.lint([jf], ctx, display_root=tmp_path)
+    assert result.scripts == ["ci/commit_back.sh"]
+    assert [(f.path, f.line, f.column, f.rule) for f in result.findings] == [
+        ("ci/commit_back.sh", 4, 1, "git-add-all")
+    ]
+
+
 def test_token_in_groovy_interpolated_url() -> None:
     text = 'sh "git push https://${env.GIT_PAT}@gitea:3000/cd4ml/demo.git"\n'
     assert _rules(text) == [(1, "token-in-url")]
@@ -210,7 +248,7 @@ def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 def test_cli_text_output_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _cli(["lint", str(FIXTURES / "clean.Jenkinsfile")], capsys)
     assert code == 0
-    assert "1 file(s) checked: 0 error(s), 0 warning(s)" in out
+    assert "1 file(s) and 0 script(s) checked: 0 error(s), 0 warning(s)" in out
 
     code, out, _ = _cli(["lint", str(FIXTURES / "dvc-removed.Jenkinsfile")], capsys)
     assert code == 1
@@ -278,6 +316,7 @@ def test_default_lints_the_lab_projects(capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = _cli(["lint", "--format", "json"], capsys)
     doc = json.loads(out)
     assert len(doc["files"]) == len(shipped)
+    assert any(s.endswith(".sh") for s in doc["scripts"])  # the ci/ step scripts, read too
     assert doc["findings"] == []
     assert code == 0
 

@@ -9,7 +9,12 @@ from collections.abc import Callable
 Registrar = Callable[[argparse._SubParsersAction], None]
 
 # Order is the order shown by `lab --help`.
-MODULES = ("lab.commands.stack", "lab.commands.project", "lab.commands.scenario")
+MODULES = (
+    "lab.commands.stack",
+    "lab.commands.project",
+    "lab.commands.scenario",
+    "lab.commands.lint",
+)
 
 
 def register_all() -> list[Registrar]:

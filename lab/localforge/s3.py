@@ -231,15 +231,25 @@ class S3StandIn:
             s3.create_bucket(Bucket=name)
 
     def create_credentials(self, user: str = "dvc") -> tuple[str, str]:
-        """A new access key for IAM user ``user`` (made if needed) allowed every S3 action."""
+        """A new access key allowed every S3 action, for IAM user ``user``.
+
+        IAM allows two keys per user: past that, the key goes to a sibling user
+        ``user-2``, ``user-3``... so every key handed out earlier stays valid.
+        """
         iam = self._client("iam")
-        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
-            iam.create_user(UserName=user)
-        iam.put_user_policy(
-            UserName=user, PolicyName="s3-all", PolicyDocument=_allow_all_policy("s3:*")
-        )
-        key = iam.create_access_key(UserName=user)["AccessKey"]
-        return key["AccessKeyId"], key["SecretAccessKey"]
+        for n in range(1, 1000):
+            name = user if n == 1 else f"{user}-{n}"
+            with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+                iam.create_user(UserName=name)
+                iam.put_user_policy(
+                    UserName=name, PolicyName="s3-all", PolicyDocument=_allow_all_policy("s3:*")
+                )
+            try:
+                key = iam.create_access_key(UserName=name)["AccessKey"]
+            except iam.exceptions.LimitExceededException:
+                continue
+            return key["AccessKeyId"], key["SecretAccessKey"]
+        raise ServiceError(f"S3 stand-in: no IAM user {user}-N could take another access key")
 
     def object_keys(self, bucket: str) -> list[str]:
         """Every key in ``bucket``, sorted."""

@@ -1,0 +1,494 @@
+"""The pipeline runner on small synthetic projects: real git over the local forge,
+real bash stages, the environment Jenkins gives branch and PR builds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lab.errors import ConfigError, ServiceError
+from lab.localforge import LocalForge
+from lab.localforge.gitauth import git_credential_env
+from lab.localforge.pipeline import (
+    CredentialBinding,
+    PipelineRun,
+    jenkins_env_for_branch,
+    jenkins_env_for_pr,
+    load_seed_command,
+    load_stages,
+    run_pipeline,
+    seed_dvc_remote,
+)
+
+OWNER, REPO = "org", "synthetic"
+BOT = "bot"
+
+PIPELINE_YAML = """\
+stages:
+  - name: "First"
+    run: "ci/step.sh first"
+  - name: "Branch only"
+    run: "ci/step.sh branch-only"
+    when: not_change_request
+  - name: "PR only"
+    run: "ci/step.sh pr-only"
+    when: change_request
+    credentials:
+      - {id: TOKEN_CRED, username: T_USER, password: T_SECRET}
+    environment: {EXTRA: 42}
+  - name: "Last"
+    run: "ci/step.sh last"
+"""
+
+STEP_SH = """\
+#!/usr/bin/env bash
+# Records its name, shows what it was given, fails or hangs on request.
+set -euo pipefail
+echo "$1" >> "$ORDER_FILE"
+echo "step $1: BRANCH_NAME=$BRANCH_NAME CHANGE_ID=${CHANGE_ID:-} GIT_COMMIT=$GIT_COMMIT"
+echo "step $1: WORKSPACE=$WORKSPACE EXTRA=${EXTRA:-} T_USER=${T_USER:-}"
+if [[ -n "${T_SECRET:-}" ]]; then
+    echo "the secret is $T_SECRET"
+    printf %s "$T_SECRET" | sha256sum | cut -d' ' -f1 > "$ORDER_FILE.secret"
+fi
+if [[ "${SLEEP_AT:-}" == "$1" ]]; then
+    sleep 300 &
+    echo $! > "$ORDER_FILE.child"
+    sleep 300
+fi
+if [[ "${FAIL_AT:-}" == "$1" ]]; then
+    echo "step $1 fails on purpose"
+    exit 3
+fi
+"""
+
+
+@dataclass
+class Project:
+    forge: LocalForge
+    token: str
+    work: Path
+    first: str  # main's first commit
+    head: str  # main's head
+    feature: str  # head of branch `feature`
+
+    @property
+    def url(self) -> str:
+        return self.forge.clone_url(OWNER, REPO)
+
+    def git_env(self) -> dict[str, str]:
+        return git_credential_env(os.environ, (BOT, self.token))
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"git {args}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    root = tmp_path_factory.mktemp("pipeline-project")
+    token = uuid.uuid4().hex
+    with LocalForge(root / "forge", users={BOT: token}) as forge:
+        forge.create_repo(OWNER, REPO, private=True)
+        work = root / "work"
+        (work / "ci").mkdir(parents=True)
+        (work / "ci" / "pipeline.yaml").write_text(PIPELINE_YAML)
+        (work / "ci" / "step.sh").write_text(STEP_SH)
+        (work / "ci" / "step.sh").chmod(0o755)
+        git(work, "init", "-q", "-b", "main")
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", "first")
+        first = git(work, "rev-parse", "HEAD")
+        (work / "README").write_text("second\n")
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", "second")
+        head = git(work, "rev-parse", "HEAD")
+        git(work, "checkout", "-q", "-b", "feature")
+        (work / "feature.txt").write_text("feature\n")
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", "feature work")
+        feature = git(work, "rev-parse", "HEAD")
+        git(work, "remote", "add", "origin", forge.clone_url(OWNER, REPO))
+        env = git_credential_env(os.environ, (BOT, token))
+        git(work, "push", "-q", "origin", "main", "feature", env=env)
+        yield Project(forge, token, work, first, head, feature)
+
+
+@dataclass
+class Build:
+    run: PipelineRun
+    order: list[str]
+    secret_sha: str | None
+    child_pid: int | None
+
+
+def build(
+    project: Project,
+    tmp_path: Path,
+    commit: str,
+    jenkins_env: dict[str, str],
+    *,
+    extra: dict[str, str] | None = None,
+    credentials: dict[str, tuple[str, str]] | None = None,
+    stage_timeout: float = 60,
+) -> Build:
+    order = tmp_path / f"order-{uuid.uuid4().hex[:6]}"
+    env = {"PATH": os.environ["PATH"], "ORDER_FILE": str(order), **jenkins_env, **(extra or {})}
+    run = run_pipeline(
+        clone_url=project.url,
+        commit=commit,
+        workspace=tmp_path / f"ws-{uuid.uuid4().hex[:6]}",
+        env=env,
+        credentials={"TOKEN_CRED": ("robot", "s3cr3t-" + project.token[:12])}
+        if credentials is None
+        else credentials,
+        stage_timeout=stage_timeout,
+        git_credentials=(BOT, project.token),
+    )
+    secret = Path(f"{order}.secret")
+    child = Path(f"{order}.child")
+    return Build(
+        run,
+        order.read_text().split() if order.exists() else [],
+        secret.read_text().strip() if secret.exists() else None,
+        int(child.read_text()) if child.exists() else None,
+    )
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` is a live process (a zombie awaiting its reaper is dead)."""
+    if not Path("/proc").is_dir():  # no procfs (macOS): signal 0 says whether it exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def names(run: PipelineRun, *, skipped: bool) -> list[str]:
+    return [s.name for s in run.stages if s.skipped == skipped]
+
+
+# ---- stage order and `when` ----------------------------------------------------------------
+
+
+def test_branch_build_runs_stages_in_order_and_skips_change_request_ones(
+    project: Project, tmp_path: Path
+):
+    b = build(project, tmp_path, project.head, jenkins_env_for_branch("main"))
+    assert b.run.result == "SUCCESS", b.run.log
+    assert b.order == ["first", "branch-only", "last"]
+    assert [s.name for s in b.run.stages] == ["First", "Branch only", "PR only", "Last"]
+    assert names(b.run, skipped=True) == ["PR only"]
+    pr_only = b.run.stage("PR only")
+    assert pr_only.returncode is None and pr_only.output == ""
+    assert b.secret_sha is None, "a skipped stage's credentials must not be bound"
+    log = b.run.log
+    assert 'Stage "PR only" skipped due to when conditional' in log
+    positions = [log.index(f"[Pipeline] {{ ({name})") for name in ("First", "Branch only", "Last")]
+    assert positions == sorted(positions)
+    assert "step first: BRANCH_NAME=main CHANGE_ID= " in b.run.stage("First").output
+    assert log.rstrip().endswith("Finished: SUCCESS")
+
+
+def test_pr_build_binds_credentials_masks_them_and_gets_the_change_env(
+    project: Project, tmp_path: Path
+):
+    secret = "s3cr3t-" + uuid.uuid4().hex
+    env = jenkins_env_for_pr(7, head="feature", target="main", url="http://forge/pulls/7")
+    b = build(
+        project, tmp_path, project.feature, env, credentials={"TOKEN_CRED": ("robot", secret)}
+    )
+    assert b.run.result == "SUCCESS", b.run.log
+    assert b.order == ["first", "pr-only", "last"]
+    assert names(b.run, skipped=True) == ["Branch only"]
+    out = b.run.stage("PR only").output
+    assert "BRANCH_NAME=PR-7 CHANGE_ID=7" in out
+    assert "EXTRA=42 T_USER=robot" in out
+    # bound for real (the stage saw the value) yet never shown
+    assert b.secret_sha == hashlib.sha256(secret.encode()).hexdigest()
+    assert "the secret is ****" in out and "the secret is ****" in b.run.log
+    for text in [b.run.log, *(s.output for s in b.run.stages)]:
+        assert secret not in text and project.token not in text
+    # only the stage that binds it sees it
+    assert "T_USER=robot" not in b.run.stage("First").output
+
+
+def test_missing_credential_fails_the_stage_like_jenkins(project: Project, tmp_path: Path):
+    env = jenkins_env_for_pr(8, head="feature", target="main")
+    b = build(project, tmp_path, project.feature, env, credentials={})
+    assert b.run.result == "FAILURE"
+    assert "Could not find credentials entry with ID 'TOKEN_CRED'" in b.run.stage("PR only").output
+    assert b.order == ["first"]
+    assert names(b.run, skipped=True) == ["Branch only", "Last"]
+
+
+def test_first_failing_stage_stops_the_build(project: Project, tmp_path: Path):
+    b = build(
+        project, tmp_path, project.head, jenkins_env_for_branch("main"), extra={"FAIL_AT": "first"}
+    )
+    assert b.run.result == "FAILURE"
+    assert b.order == ["first"]
+    first = b.run.stage("First")
+    assert (first.skipped, first.returncode) == (False, 3)
+    assert "step first fails on purpose" in first.output
+    for name in ("Branch only", "PR only", "Last"):
+        stage = b.run.stage(name)
+        assert stage.skipped and stage.returncode is None
+    assert "ERROR: script returned exit code 3" in b.run.log
+    assert 'Stage "Last" skipped due to earlier failure(s)' in b.run.log
+    assert b.run.log.rstrip().endswith("Finished: FAILURE")
+
+
+def test_stage_timeout_aborts_and_kills_the_whole_process_group(project: Project, tmp_path: Path):
+    b = build(
+        project,
+        tmp_path,
+        project.head,
+        jenkins_env_for_branch("main"),
+        extra={"SLEEP_AT": "branch-only"},
+        stage_timeout=2,
+    )
+    assert b.run.result == "ABORTED", b.run.log
+    stage = b.run.stage("Branch only")
+    assert stage.returncode is None and not stage.skipped
+    assert 2 <= stage.seconds < 15
+    assert b.run.stage("Last").skipped and b.order == ["first", "branch-only"]
+    assert b.child_pid is not None
+    assert not running(b.child_pid), "the background child must die with its stage"
+    assert b.run.log.rstrip().endswith("Finished: ABORTED")
+
+
+# ---- checkout ------------------------------------------------------------------------------
+
+
+def test_workspace_is_detached_at_the_commit_with_remote_branches_and_no_token(
+    project: Project, tmp_path: Path
+):
+    b = build(project, tmp_path, project.first, jenkins_env_for_branch("main"))
+    assert b.run.result == "SUCCESS", b.run.log
+    ws = Path(b.run.workspace)
+    assert b.run.commit == project.first
+    assert git(ws, "rev-parse", "HEAD") == project.first  # not main's newer head
+    assert subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=ws).returncode != 0
+    assert git(ws, "rev-parse", "refs/remotes/origin/main") == project.head
+    assert git(ws, "rev-parse", "refs/remotes/origin/feature") == project.feature
+    assert f"GIT_COMMIT={project.first}" in b.run.stage("First").output
+    assert f"WORKSPACE={ws}" in b.run.stage("First").output
+    assert git(ws, "remote", "get-url", "origin") == project.url
+    assert project.token not in (ws / ".git" / "config").read_text()
+    assert "credential" not in (ws / ".git" / "config").read_text()
+    assert not any(project.token in r.url for r in project.forge.requests)
+
+
+def test_wrong_checkout_credentials_fail_the_build_without_leaking(
+    project: Project, tmp_path: Path
+):
+    wrong = "wrong-" + uuid.uuid4().hex
+    run = run_pipeline(
+        clone_url=project.url,
+        commit=project.head,
+        workspace=tmp_path / "ws",
+        env={"PATH": os.environ["PATH"], **jenkins_env_for_branch("main")},
+        credentials={},
+        git_credentials=(BOT, wrong),
+    )
+    assert run.result == "FAILURE" and run.stages == []
+    assert "Authentication failed" in run.log
+    assert wrong not in run.log
+
+
+def test_workspace_must_be_fresh(project: Project, tmp_path: Path):
+    ws = tmp_path / "used"
+    ws.mkdir()
+    (ws / "leftover").write_text("x")
+    with pytest.raises(ConfigError, match="not empty"):
+        run_pipeline(
+            clone_url=project.url,
+            commit=project.head,
+            workspace=ws,
+            env={},
+            credentials={},
+            git_credentials=(BOT, project.token),
+        )
+
+
+# ---- the stage file ------------------------------------------------------------------------
+
+
+def test_load_stages_reads_every_field(tmp_path: Path):
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "pipeline.yaml").write_text(PIPELINE_YAML + 'seed: "make data"\n')
+    stages = load_stages(tmp_path)
+    assert [(s.name, s.run, s.when) for s in stages] == [
+        ("First", "ci/step.sh first", "always"),
+        ("Branch only", "ci/step.sh branch-only", "not_change_request"),
+        ("PR only", "ci/step.sh pr-only", "change_request"),
+        ("Last", "ci/step.sh last", "always"),
+    ]
+    assert stages[2].credentials == (CredentialBinding("TOKEN_CRED", "T_USER", "T_SECRET"),)
+    assert stages[2].environment == {"EXTRA": "42"}
+    assert load_seed_command(tmp_path) == "make data"
+    (tmp_path / "ci" / "pipeline.yaml").write_text(PIPELINE_YAML)
+    assert load_seed_command(tmp_path) is None
+
+
+BAD_FILES = {
+    "no stages": ("seed: x\n", "field 'stages'"),
+    "unknown top key": ("stages: []\nstagse: []\n", "'stagse'"),
+    "bad when": (
+        "stages:\n  - {name: A, run: a.sh, when: sometimes}\n",
+        "stages[0] (A).when: expected one of always, change_request, not_change_request",
+    ),
+    "missing run": ("stages:\n  - {name: A}\n", "stages[0].run"),
+    "duplicate": ("stages:\n  - {name: A, run: a}\n  - {name: A, run: b}\n", "stages[1].name"),
+    "bad binding": (
+        "stages:\n  - name: A\n    run: a\n    credentials: [{id: X, username: U}]\n",
+        "stages[0] (A).credentials[0]",
+    ),
+    "bad variable": (
+        "stages:\n  - name: A\n    run: a\n"
+        "    credentials: [{id: X, username: U-1, password: P}]\n",
+        "stages[0] (A).credentials[0].username",
+    ),
+    "unknown stage key": ("stages:\n  - {name: A, run: a, shell: zsh}\n", "stages[0].shell"),
+    "yaml syntax": ("stages:\n  - {name: A, run: [\n", "invalid YAML"),
+    "empty seed": ("seed: ''\nstages:\n  - {name: A, run: a}\n", "field 'seed'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_pipeline_yaml_names_the_file_and_field(tmp_path: Path, case: str):
+    text, expected = BAD_FILES[case]
+    path = tmp_path / "ci" / "pipeline.yaml"
+    path.parent.mkdir()
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_stages(tmp_path)
+    assert str(path) in str(info.value) and expected in str(info.value)
+
+
+def test_missing_pipeline_yaml_is_a_config_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"ci/pipeline\.yaml: not found"):
+        load_stages(tmp_path)
+
+
+def test_bad_pipeline_yaml_in_the_checkout_raises(project: Project, tmp_path: Path):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", project.url, str(clone), env=project.git_env())
+    (clone / "ci" / "pipeline.yaml").write_text("stages:\n  - {name: A, run: a, when: later}\n")
+    git(clone, "commit", "-q", "-am", "break the pipeline file")
+    git(clone, "push", "-q", "origin", "HEAD:refs/heads/broken", env=project.git_env())
+    with pytest.raises(ConfigError, match=r"pipeline\.yaml: stages\[0\] \(A\)\.when"):
+        build(project, tmp_path, git(clone, "rev-parse", "HEAD"), jenkins_env_for_branch("broken"))
+
+
+# ---- Jenkins' environment --------------------------------------------------------------------
+
+
+def test_jenkins_env_for_branch_and_pr():
+    branch = jenkins_env_for_branch("feature/x", build_number=4)
+    assert branch["BRANCH_NAME"] == "feature/x" and branch["BUILD_NUMBER"] == "4"
+    assert not any(k.startswith("CHANGE_") for k in branch)
+    assert branch["JOB_NAME"].endswith("feature%2Fx")  # multibranch job names are URL-encoded
+    pr = jenkins_env_for_pr(12, head="exp", target="main", url="http://gitea/o/r/pulls/12")
+    assert {k: pr[k] for k in pr if k.startswith("CHANGE_") or k == "BRANCH_NAME"} == {
+        "BRANCH_NAME": "PR-12",
+        "CHANGE_ID": "12",
+        "CHANGE_TARGET": "main",
+        "CHANGE_BRANCH": "exp",
+        "CHANGE_URL": "http://gitea/o/r/pulls/12",
+    }
+    assert "CHANGE_URL" not in jenkins_env_for_pr(1, head="a", target="b")
+
+
+# ---- seeding a DVC remote ----------------------------------------------------------------------
+
+
+MAKE_DATA = """\
+import random
+random.seed(7)
+with open("data.csv", "w") as fh:
+    fh.writelines(f"{i},{random.random():.6f}\\n" for i in range(2000))
+"""
+
+
+def test_seed_dvc_remote_pushes_the_seeded_data_and_reports_failures(tmp_path: Path):
+    pytest.importorskip("moto", reason="moto[server] (dev extra) is not installed")
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "dvc").exists():
+        pytest.skip(f"dvc is not installed next to {sys.executable}")
+    from lab.localforge import S3StandIn
+
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
+
+    def sh(cwd: Path, *argv: str) -> None:
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    # the project as committed: data.csv tracked by DVC, its bytes made by make_data.py
+    src = tmp_path / "src"
+    (src / "ci").mkdir(parents=True)
+    (src / "make_data.py").write_text(MAKE_DATA)
+    (src / "ci" / "pipeline.yaml").write_text(
+        'seed: "python make_data.py && dvc commit --force --quiet data.csv.dvc"\n'
+        "stages:\n  - {name: A, run: a}\n"
+    )
+    sh(src, "git", "init", "-q", "-b", "main")
+    sh(src, "dvc", "init", "-q")
+    sh(src, "python", "make_data.py")
+    sh(src, "dvc", "add", "-q", "data.csv")
+    sh(src, "dvc", "remote", "add", "-d", "origin", "s3://seeded/p")
+    sh(src, "git", "add", "-A")
+    sh(src, "git", "commit", "-q", "-m", "project")
+    md5 = hashlib.md5((src / "data.csv").read_bytes()).hexdigest()
+    checkout = tmp_path / "checkout"
+    sh(tmp_path, "git", "clone", "-q", str(src), str(checkout))
+    assert not (checkout / "data.csv").exists()
+
+    with S3StandIn() as s3:
+        s3.create_bucket("seeded")
+        creds = s3.create_credentials()
+        wrong = (creds[0], "wrong-" + uuid.uuid4().hex)
+        with pytest.raises(ServiceError) as info:
+            seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=wrong)
+        message = str(info.value)
+        assert "dvc push -r origin" in message
+        assert "403" in message or "Forbidden" in message
+        assert wrong[1] not in message
+        assert s3.object_keys("seeded") == []
+
+        seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=creds)
+        assert s3.object_keys("seeded") == [f"p/files/md5/{md5[:2]}/{md5[2:]}"]
+        assert s3.endpoint_url in (checkout / ".dvc" / "config.local").read_text()
+        assert creds[1] not in (checkout / ".dvc" / "config.local").read_text()
+        seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=creds)
+        assert len(s3.object_keys("seeded")) == 1  # idempotent
+
+
+def test_seed_command_failure_is_a_service_error_with_its_output(tmp_path: Path):
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "pipeline.yaml").write_text(
+        "seed: \"echo generating; echo 'no raw data source' >&2; exit 4\"\n"
+        "stages:\n  - {name: A, run: a}\n"
+    )
+    with pytest.raises(ServiceError) as info:
+        seed_dvc_remote(tmp_path, env={}, credentials=("k", "s"))
+    assert "exit 4" in str(info.value) and "no raw data source" in str(info.value)
+    assert "ci/pipeline.yaml" in str(info.value)

@@ -47,9 +47,21 @@ def find_project(cfg: LabConfig, name: str) -> Path:
 
 
 def tracked_files(src: Path) -> list[Path] | None:
-    """Files git tracks under ``src`` (relative), or None when ``src`` is not in a git checkout."""
+    """Files under ``src`` that git tracks or would track (new, not ignored), relative;
+    None when ``src`` is not in a git checkout."""
     proc = subprocess.run(
-        ["git", "-C", str(src), "ls-files", "-z", "--", "."],
+        [
+            "git",
+            "-C",
+            str(src),
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+            ".",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -57,7 +69,11 @@ def tracked_files(src: Path) -> list[Path] | None:
     )
     if proc.returncode != 0:
         return None
-    return [Path(p) for p in proc.stdout.split("\0") if p and (src / p).is_file()]
+    return [
+        Path(p)
+        for p in proc.stdout.split("\0")
+        if p and (src / p).is_file() and not _ignored(Path(p))
+    ]
 
 
 def export_project(src: Path, dest: Path) -> list[Path]:

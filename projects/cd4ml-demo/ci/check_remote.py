@@ -30,13 +30,15 @@ def main(name):
     key_id = os.environ.get("AWS_ACCESS_KEY_ID", "")
     shown = f"{key_id[:4]}..." if key_id else "(none)"
     try:
-        if not remote.fs.exists(bucket):
-            print(
-                f"[ci] ERROR: DVC remote '{name}' ({where}): bucket '{bucket}' does not exist",
-                file=sys.stderr,
-            )
-            return 1
-        remote.fs.exists(remote.path)
+        # A listing, not exists(): S3 clients read a refused HEAD as "missing", and
+        # wrong credentials must say so, not "bucket does not exist".
+        remote.fs.ls(bucket, detail=False)
+    except FileNotFoundError:
+        print(
+            f"[ci] ERROR: DVC remote '{name}' ({where}): bucket '{bucket}' does not exist",
+            file=sys.stderr,
+        )
+        return 1
     except PermissionError as exc:
         print(
             f"[ci] ERROR: DVC remote '{name}' ({where}) refused the credentials "

@@ -103,8 +103,15 @@ def test_push_needs_the_token_and_lands_in_the_bare_repo(
 
     git(work, "push", "-q", url, "main", env=authed(DEV, tokens[DEV]))
     assert git(bare, "rev-parse", "refs/heads/main") == sha
+
+    # a pack bigger than git's 1 MiB post buffer is sent with chunked transfer encoding
+    (work / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    git(work, "add", "big.bin")
+    git(work, "commit", "-q", "-m", "big")
+    git(work, "push", "-q", url, "main", env=authed(DEV, tokens[DEV]))
+    assert git(bare, "rev-parse", "refs/heads/main") == git(work, "rev-parse", "HEAD")
     pushes = [r for r in forge.requests if r.method == "POST" and "receive-pack" in r.path]
-    assert [r.user for r in pushes] == [DEV]
+    assert pushes and {r.user for r in pushes} == {DEV}
 
 
 def test_token_never_appears_in_urls_git_config_or_the_request_log(

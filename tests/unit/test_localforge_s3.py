@@ -158,3 +158,13 @@ def test_stop_ends_the_server_process_and_frees_the_port():
 
     with pytest.raises(requests.ConnectionError):
         requests.get(url, timeout=2)
+
+
+def test_a_server_that_cannot_start_is_a_clear_service_error(monkeypatch: pytest.MonkeyPatch):
+    from lab.errors import ServiceError
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the server process dies at once
+    server = S3StandIn(start_timeout=10)
+    with pytest.raises(ServiceError, match=r"S3 stand-in \(moto server\) exited with code 1"):
+        server.start()
+    assert not server.running

@@ -4,4 +4,4 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-python -m pytest -q -p no:cacheprovider tests
+python -m pytest -p no:cacheprovider tests

@@ -1,8 +1,10 @@
 """Run git with HTTP credentials that never touch a URL, a config file or the command line.
 
-An inline credential helper reads them from two environment variables of the git
-process only; ``credential.helper=`` first clears any helper the user configured,
-so nothing is stored either.
+git asks its credential helpers when a server answers 401. The helper installed
+here through ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` (so
+nothing is written to any git config file, and argv stays clean) prints two
+environment variables of the git process itself. An empty ``credential.helper``
+first drops any helper from the user's config, so nothing is stored either.
 """
 
 from __future__ import annotations
@@ -18,22 +20,35 @@ USERNAME_VAR = "LAB_GIT_USERNAME"
 PASSWORD_VAR = "LAB_GIT_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
 HELPER = (
-    f'!f() {{ test "$1" = get || return 0; echo "username=${USERNAME_VAR}"; '
-    f'echo "password=${PASSWORD_VAR}"; }}; f'
+    f'!f() {{ test "$1" = get || exit 0; echo "username=${{{USERNAME_VAR}}}"; '
+    f'echo "password=${{{PASSWORD_VAR}}}"; }}; f'
 )
 
 
-def credential_args() -> list[str]:
-    """``git -c ...`` options installing the env-reading helper for one command."""
-    return ["-c", "credential.helper=", "-c", f"credential.helper={HELPER}"]
-
-
-def credential_env(
-    username: str, password: str, base: Mapping[str, str] | None = None
+def git_credential_env(
+    base: Mapping[str, str], credentials: tuple[str, str] | None
 ) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
+    """``base`` plus what makes git answer a 401 with ``credentials`` (None: never prompt)."""
+    env = {
+        k: v
+        for k, v in base.items()
+        if k != "GIT_CONFIG_COUNT" and not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+    }
     env.pop("GIT_ASKPASS", None)
-    env.update({USERNAME_VAR: username, PASSWORD_VAR: password, "GIT_TERMINAL_PROMPT": "0"})
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    if credentials is None:
+        return env
+    env.update(
+        {
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": "",
+            "GIT_CONFIG_KEY_1": "credential.helper",
+            "GIT_CONFIG_VALUE_1": HELPER,
+            USERNAME_VAR: credentials[0],
+            PASSWORD_VAR: credentials[1],
+        }
+    )
     return env
 
 
@@ -46,13 +61,12 @@ def git_with_credentials(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess:
     """``git ARGS`` authenticating as ``username``; ServiceError (secret masked) on failure."""
-    argv = ["git", *credential_args(), *args]
     verb = _verb(args)
     try:
         proc = subprocess.run(
-            argv,
+            ["git", *args],
             cwd=cwd,
-            env=credential_env(username, password),
+            env=git_credential_env(os.environ, (username, password)),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -43,7 +43,7 @@ from urllib.parse import quote
 import yaml
 
 from lab.errors import ConfigError, ServiceError
-from lab.localforge.gitauth import git_credential_env
+from lab.gitcreds import git_credential_env
 
 PIPELINE_FILE = Path("ci") / "pipeline.yaml"
 WHEN_VALUES = ("always", "change_request", "not_change_request")

@@ -1,7 +1,8 @@
 """The runner's git clone: every git call goes through here, with credentials in env only.
 
-Credentials reach git through :mod:`lab.gitcreds`' inline credential helper, which reads
-two environment variables of the git process: no token in a URL, an argv or a config file.
+Credentials reach git through :mod:`lab.gitcreds`' credential helper, installed through
+the environment; it reads two environment variables of the git process: no token in a
+URL, an argv or a config file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from lab.errors import ServiceError
-from lab.gitcreds import PASSWORD_VAR, USERNAME_VAR, credential_args
+from lab.gitcreds import git_credential_env
 from lab.scenarios.driver import GitRemote, Identity
 
 GIT_TIMEOUT = 120.0
@@ -33,13 +34,11 @@ class GitRepo:
             GIT_COMMITTER_EMAIL=self.author.email,
             GIT_CONFIG_NOSYSTEM="1",
         )
-        env.update({USERNAME_VAR: self.remote.username, PASSWORD_VAR: self.remote.token})
-        return env
+        return git_credential_env(env, (self.remote.username, self.remote.token))
 
     def git(self, *args: str, check: bool = True, cwd: Path | None = None) -> str:
         argv = [
             "git",
-            *credential_args(),
             "-c",
             "init.defaultBranch=main",
             *args,

@@ -1,19 +1,20 @@
+import os
 import subprocess
 
 import pytest
 
 from lab.errors import ServiceError
-from lab.gitcreds import _verb, credential_args, credential_env, git_with_credentials
+from lab.gitcreds import _verb, git_credential_env, git_with_credentials
 
 
 def test_helper_answers_git_from_the_environment_and_stores_nothing(tmp_path):
     repo = tmp_path / "r"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    argv = ["git", "-C", str(repo), *credential_args(), "credential", "fill"]
+    argv = ["git", "-C", str(repo), "credential", "fill"]
     proc = subprocess.run(
         argv,
         input="protocol=http\nhost=127.0.0.1:3000\n\n",
-        env=credential_env("cd4ml-bot", "tok-secret-1"),
+        env=git_credential_env(os.environ, ("cd4ml-bot", "tok-secret-1")),
         capture_output=True,
         text=True,
         check=True,

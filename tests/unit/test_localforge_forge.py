@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from lab.errors import ServiceError
+from lab.gitcreds import git_credential_env
 from lab.localforge import LocalForge
 from lab.localforge.forge import API_PREFIX, ROUTES
-from lab.localforge.gitauth import git_credential_env
 
 SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "upstream"
 SPECS = [SPEC_DIR / "gitea-openapi.json", SPEC_DIR / "gitea-openapi-1.25.3.json"]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import ConfigError, ServiceError
+from lab.gitcreds import git_credential_env
 from lab.localforge import LocalForge
-from lab.localforge.gitauth import git_credential_env
 from lab.localforge.pipeline import (
     CredentialBinding,
     PipelineRun,

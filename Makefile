@@ -37,8 +37,10 @@ lab-status: venv ## health of each service, URLs, seeded jobs and last builds
 lab-doctor: venv ## can this machine run the lab? what to fix
 	$(BIN)/lab doctor
 
+# Test files run in parallel (one worker per core); a file's tests stay on one worker
+# because the integration and scenario suites share expensive per-file set-up.
 test: venv ## unit + local integration tests and scenarios (no Docker needed)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test-e2e: venv ## end-to-end tests and scenarios against the running lab (needs Docker)
 	$(BIN)/pytest tests/e2e

@@ -16,10 +16,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from lab.localforge import S3StandIn
-
 from lab.projects import export_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,20 +34,10 @@ def sh(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.monotonic() - start
 
 
-def started(stack: contextlib.ExitStack, obj: Any) -> Any:
-    if hasattr(obj, "__enter__"):
-        return stack.enter_context(obj)
-    for name in ("stop", "close"):
-        if hasattr(obj, name):
-            stack.callback(getattr(obj, name))
-            break
-    return obj
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cd4ml-bench-") as tmp, contextlib.ExitStack() as st:
         root = Path(tmp)
-        s3 = started(st, S3StandIn())
+        s3 = st.enter_context(S3StandIn())
         s3.create_bucket(BUCKET)
         key, secret = s3.create_credentials()
         extras = root / "extras"

@@ -3,44 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from lab.localforge.pipeline import CredentialBinding, Stage, load_stages
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = REPO_ROOT / "projects" / "cd4ml-demo"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 
 
-@dataclass(frozen=True)
-class Binding:
-    id: str
-    username: str
-    password: str
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    run: str
-    when: str
-    credentials: tuple[Binding, ...]
-
-
-def yaml_stages(path: Path = PROJECT / "ci" / "pipeline.yaml") -> list[Stage]:
-    data = yaml.safe_load(path.read_text())
-    return [
-        Stage(
-            name=s["name"],
-            run=s["run"],
-            when=s.get("when", "always"),
-            credentials=tuple(
-                Binding(c["id"], c["username"], c["password"]) for c in s.get("credentials", [])
-            ),
-        )
-        for s in data["stages"]
-    ]
+def yaml_stages(project: Path = PROJECT) -> list[Stage]:
+    """The stages of ci/pipeline.yaml, read by the lab's own loader (as the local driver does)."""
+    return load_stages(project)
 
 
 _STAGE = re.compile(r"stage\('([^']+)'\)\s*\{")
@@ -71,7 +45,7 @@ def jenkinsfile_stages(path: Path = PROJECT / "Jenkinsfile") -> list[Stage]:
                 when="always"
                 if not when
                 else ("not_change_request" if when.group(1) else "change_request"),
-                credentials=tuple(Binding(*b) for b in _BINDING.findall(body)),
+                credentials=tuple(CredentialBinding(*b) for b in _BINDING.findall(body)),
             )
         )
     return stages

@@ -57,16 +57,6 @@ def authed_git_env(user: str, token: str) -> dict[str, str]:
     }
 
 
-def _start(stack: contextlib.ExitStack, obj: Any) -> Any:
-    if hasattr(obj, "__enter__"):
-        return stack.enter_context(obj)
-    for name in ("stop", "close"):
-        if hasattr(obj, name):
-            stack.callback(getattr(obj, name))
-            break
-    return obj
-
-
 @dataclass
 class Lab:
     forge: Any
@@ -171,10 +161,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("cd4ml-lab")
     tokens = {BOT_USER: uuid.uuid4().hex, DEV_USER: uuid.uuid4().hex}
     with contextlib.ExitStack() as stack:
-        s3 = _start(stack, localforge.S3StandIn())
+        s3 = stack.enter_context(localforge.S3StandIn())
         s3.create_bucket(BUCKET)
         creds = s3.create_credentials()
-        forge = _start(stack, localforge.LocalForge(root / "forge", users=tokens))
+        forge = stack.enter_context(localforge.LocalForge(root / "forge", users=tokens))
         forge.create_repo(OWNER, REPO)
 
         # The project as `lab up` pushes it, then main's data seeded into the bucket.

@@ -40,17 +40,6 @@ SEED_AUTHOR = Identity("lab", "lab@lab.invalid")
 MASK = "****"
 
 
-def _start(stack: contextlib.ExitStack, obj: Any) -> Any:
-    """Tie a server object's lifetime to ``stack`` (context manager, stop() or close())."""
-    if hasattr(obj, "__enter__"):
-        return stack.enter_context(obj)
-    for name in ("stop", "close"):
-        if hasattr(obj, name):
-            stack.callback(getattr(obj, name))
-            break
-    return obj
-
-
 class LocalDriver(Driver):
     name = "local"
     kind = "local"
@@ -91,7 +80,7 @@ class LocalDriver(Driver):
         self._base = Path(tempfile.mkdtemp(prefix="lab-local-driver-"))
         self._session.callback(shutil.rmtree, self._base, ignore_errors=True)
         progress("starting the S3 stand-in (moto) for the session")
-        self._s3 = _start(self._session, S3StandIn())
+        self._s3 = self._session.enter_context(S3StandIn())
         self._s3.create_bucket(self.cfg.dvc_bucket)
         self._dvc_creds = self._s3.create_credentials()
 
@@ -144,8 +133,8 @@ class LocalDriver(Driver):
         self.root = self._base / uid
         self.project = project
         self.token = secrets.token_hex(20)
-        self.forge = _start(
-            self._run, LocalForge(self.root / "forge", users={BOT_USER: self.token})
+        self.forge = self._run.enter_context(
+            LocalForge(self.root / "forge", users={BOT_USER: self.token})
         )
         self.forge.create_repo(self.cfg.org, project)
         self.extras = self.root / "extras" / "dvc-cache" / project

@@ -1,0 +1,185 @@
+"""`lab exercise list/start/check` without builds: copies, idempotence, errors, and the
+checks made before any build (Jenkinsfile vs ci/pipeline.yaml, a stale dvc.lock)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab import registry, workshop
+
+from .conftest import REPO_ROOT, Lab, apply_solution, commit_all, git
+
+DEMO = REPO_ROOT / "projects" / "cd4ml-demo"
+GUIDE = REPO_ROOT / "docs" / "workshop.md"
+
+
+def _snapshot(path: Path) -> dict[str, str]:
+    """Every file under ``path`` (ignored ones too) with its digest, and git's view of it."""
+    files = {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--", "."],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {**files, "<git status>": status}
+
+
+def test_start_creates_one_copy_per_exercise_idempotently_and_never_touches_the_demo(
+    lab_root: Lab,
+) -> None:
+    before = _snapshot(DEMO)
+    code, out, err = lab_root.lab("exercise", "start", "4")
+    assert code == 0, err
+    copy = lab_root.copy(4)
+    assert f"your copy:    {copy}" in out
+    assert "docs/workshop.md#exercise-4-" in out
+    # A git repository with the demo's files, the starter committed on top, nothing pending.
+    assert (copy / "Jenkinsfile").read_bytes() == (DEMO / "Jenkinsfile").read_bytes()
+    subjects = git(copy, "log", "--format=%s").splitlines()
+    assert subjects == ["exercise 4: starting point", "cd4ml-demo: workshop copy for exercise 4"]
+    assert "build-info.json" in (copy / "ci" / "commit_back.sh").read_text()
+    assert git(copy, "status", "--porcelain") == ""
+    assert registry.load(lab_root.cfg)["workshop-4"].source == copy.resolve()
+    head = git(copy, "rev-parse", "HEAD")
+
+    (copy / "notes.txt").write_text("attendee's work in progress\n")
+    code, out, _ = lab_root.lab("exercise", "start", "4")
+    assert code == 0
+    assert "already started" in out
+    assert git(copy, "rev-parse", "HEAD") == head
+    assert (copy / "notes.txt").is_file()  # an attendee's work is never lost by a start
+    assert _snapshot(DEMO) == before
+
+
+def test_start_reset_keeps_the_previous_copy_aside(lab_root: Lab) -> None:
+    assert lab_root.lab("exercise", "start", "3")[0] == 0
+    copy = lab_root.copy(3)
+    apply_solution(copy, 3)
+    commit_all(copy, "my gate")
+    code, out, _ = lab_root.lab("exercise", "start", "3", "--reset")
+    assert code == 0
+    previous = copy.with_name("exercise-3.previous")
+    assert f"moved your previous copy to {previous}" in out
+    assert "my gate" in git(previous, "log", "--format=%s")
+    assert "my gate" not in git(copy, "log", "--format=%s")
+    assert "metric: accuracy" in (copy / "params.yaml").read_text()
+
+
+@pytest.mark.parametrize("command", ["start", "check"])
+def test_an_unknown_exercise_is_a_clear_usage_error(lab_root: Lab, command: str) -> None:
+    code, _, err = lab_root.lab("exercise", command, "9")
+    assert code == 2
+    assert "no exercise 9" in err
+    assert "exercises: 1, 2, 3, 4" in err
+
+
+def test_check_before_start_says_how_to_start(lab_root: Lab) -> None:
+    code, _, err = lab_root.lab("exercise", "check", "2")
+    assert code == 2
+    assert "exercise 2 is not started" in err
+    assert "lab exercise start 2" in err
+
+
+def test_check_refuses_a_stage_added_to_one_definition_only(lab_root: Lab) -> None:
+    """The local driver runs ci/pipeline.yaml only: a stage missing from the Jenkinsfile
+    would pass there and never run in Jenkins. Reported before any build."""
+    assert lab_root.lab("exercise", "start", "1")[0] == 0
+    copy = lab_root.copy(1)
+    apply_solution(copy, 1)
+    git(copy, "checkout", "--", "Jenkinsfile")  # keep only the ci/ half of the solution
+    code, out, err = lab_root.lab("exercise", "check", "1")
+    assert code == 1
+    assert "stage 'Data checks' is in ci/pipeline.yaml but not in the Jenkinsfile" in err
+    assert "no build was run" in err
+    assert "uncommitted change(s)" in out  # the working tree is what the local driver uses
+
+
+def test_check_refuses_a_stale_dvc_lock_on_main(lab_root: Lab) -> None:
+    """Exercise 2 done without `dvc repro`: main would not reproduce as committed."""
+    assert lab_root.lab("exercise", "start", "2")[0] == 0
+    copy = lab_root.copy(2)
+    apply_solution(copy, 2)
+    commit_all(copy, "precision and recall, no repro")
+    code, _, err = lab_root.lab("exercise", "check", "2")
+    assert code == 1
+    assert "stage evaluate: src/cd4ml_demo/model.py changed since dvc.lock" in err
+    assert "dvc repro" in err
+
+
+def test_list_shows_every_exercise_with_its_goal_and_copy(lab_root: Lab) -> None:
+    assert lab_root.lab("exercise", "start", "2")[0] == 0
+    code, out, _ = lab_root.lab("exercise", "list")
+    assert code == 0
+    assert re.findall(r"^(\d)\. ", out, re.M) == ["1", "2", "3", "4"]
+    assert "1. Add a stage:" in out
+    assert f"copy: {lab_root.copy(2)}" in out
+    assert out.count("not started") == 3
+
+
+def _slug(heading: str) -> str:
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_exercise_points_at_its_section_of_the_guide(lab_root: Lab) -> None:
+    anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", GUIDE.read_text(), re.M)}
+    for exercise in workshop.list_exercises(lab_root.cfg):
+        assert exercise.anchor in anchors, f"{GUIDE} has no heading for {exercise.guide}"
+        assert exercise.starter is None or exercise.number == 4
+
+
+# ---- the checks made before any build, on plain copies ------------------------------
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    from lab.projects import export_project
+
+    export_project(DEMO, tmp_path / "copy")
+    return tmp_path / "copy"
+
+
+def test_the_shipped_demo_passes_the_checks_made_before_a_build(demo_copy: Path) -> None:
+    assert workshop.stage_problems(demo_copy) == []
+    assert workshop.lock_problems(demo_copy) == []
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_stage_problems_name_order_script_and_when(demo_copy: Path) -> None:
+    pipeline = demo_copy / "ci" / "pipeline.yaml"
+    data = yaml.safe_load(pipeline.read_text())
+    stages = data["stages"]
+    stages[0], stages[1] = stages[1], stages[0]  # Lint before Unit tests
+    stages[2]["run"] = "ci/other.sh"
+    stages[4]["when"] = "always"  # Reproduce
+    pipeline.write_text(yaml.safe_dump(data, sort_keys=False))
+    problems = "\n".join(workshop.stage_problems(demo_copy))
+    assert "different order: Jenkinsfile Unit tests, Lint," in problems
+    assert "stage 'DVC credentials': the Jenkinsfile runs `ci/dvc_credentials.sh`" in problems
+    assert "ci/pipeline.yaml `ci/other.sh`" in problems
+    assert "stage 'Reproduce': `when { changeRequest() }`" in problems
+
+
+def test_lock_problems_name_the_stage_and_what_changed(demo_copy: Path) -> None:
+    _edit(demo_copy / "params.yaml", "n_estimators: 30", "n_estimators: 31")
+    _edit(demo_copy / "src" / "prepare.py", '"""Stage prepare', '"""The stage prepare')
+    problems = workshop.lock_problems(demo_copy)
+    assert "stage prepare: src/prepare.py changed since dvc.lock" in problems
+    assert "stage train: params.yaml:train.n_estimators changed since dvc.lock" in problems
+    assert not any(p.startswith("stage evaluate") for p in problems)

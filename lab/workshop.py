@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -35,6 +35,10 @@ from lab.config import LabConfig
 from lab.errors import CheckFailed, ConfigError, ServiceError
 from lab.projects import export_project, find_project
 from lab.scenarios.model import Scenario
+
+if TYPE_CHECKING:
+    from lab.scenarios.driver import Driver
+    from lab.scenarios.runner import Outcome
 
 Progress = Callable[[str], None]
 
@@ -385,16 +389,15 @@ REPRO_HINT = (
 def check(
     cfg: LabConfig,
     number: int,
-    driver: Any,
+    driver: Driver,
     *,
     progress: Progress = print,
     keep: bool = False,
-) -> Any:
+) -> Outcome:
     """Run exercise ``number``'s checking scenario on ``driver`` against the copy.
 
     Raises CheckFailed when the copy's Jenkinsfile and ci/pipeline.yaml disagree or its
     dvc.lock is stale (before any build), and the scenario's ScenarioFailed otherwise.
-    Returns the runner's Outcome.
     """
     from lab.scenarios.runner import execute
 

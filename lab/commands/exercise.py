@@ -7,11 +7,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lab.config import LabConfig
 from lab.errors import CheckFailed, LabError, PrerequisiteMissing
 from lab.report import Reporter
+
+if TYPE_CHECKING:
+    from lab.scenarios.driver import Driver
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -126,7 +129,7 @@ def _check(args: argparse.Namespace, cfg: LabConfig) -> int:
     return 0
 
 
-def _driver(name: str, cfg: LabConfig) -> Any:
+def _driver(name: str, cfg: LabConfig) -> Driver:
     if name == "local":
         from lab.scenarios.drivers.local import LocalDriver
 

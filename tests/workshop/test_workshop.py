@@ -183,3 +183,14 @@ def test_lock_problems_name_the_stage_and_what_changed(demo_copy: Path) -> None:
     assert "stage prepare: src/prepare.py changed since dvc.lock" in problems
     assert "stage train: params.yaml:train.n_estimators changed since dvc.lock" in problems
     assert not any(p.startswith("stage evaluate") for p in problems)
+
+
+def test_check_on_the_stack_without_a_lab_says_how_to_start_it(
+    lab_root: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{lab_root.root}/no-docker.sock")
+    assert lab_root.lab("exercise", "start", "1")[0] == 0
+    code, _, err = lab_root.lab("exercise", "check", "1", "--driver", "stack")
+    assert code == 3
+    assert "driver stack cannot run" in err
+    assert "make lab-up" in err

@@ -1,0 +1,39 @@
+from lab.config import LabConfig
+from lab.stack import ServiceState
+from lab.status import JobRow, collect_status, format_status
+
+
+class FakeCompose:
+    def __init__(self, states):
+        self.states = states
+
+    def ps(self):
+        return self.states
+
+
+def state(service, health="healthy", run="running"):
+    return ServiceState(service, f"id-{service}", run, health, "")
+
+
+def test_all_healthy_lists_services_with_urls(tmp_path):
+    cfg = LabConfig.load(root=tmp_path, env={})
+    compose = FakeCompose([state(s) for s in ("docker", "gitea", "jenkins", "minio")])
+    status = collect_status(cfg, compose, with_jobs=False)
+    assert status.healthy
+    status.jobs = [JobRow("cd4ml/cd4ml-demo/main", "#3 SUCCESS")]
+    text = format_status(status)
+    assert "jenkins   healthy    http://localhost:8080" in text
+    assert "cd4ml/cd4ml-demo/main  #3 SUCCESS" in text
+    assert "not (fully) up" not in text
+
+
+def test_missing_or_starting_service_is_unhealthy_and_says_what_to_do(tmp_path):
+    cfg = LabConfig.load(root=tmp_path, env={})
+    compose = FakeCompose([state("gitea"), state("jenkins", health="starting")])
+    status = collect_status(cfg, compose)
+    assert not status.healthy
+    text = format_status(status)
+    assert "jenkins   starting" in text
+    assert "minio     absent" in text
+    assert "`lab up` starts it" in text
+    assert status.jobs == []  # no Jenkins calls while the stack is not healthy

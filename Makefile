@@ -49,7 +49,7 @@ test-e2e: venv ## end-to-end tests and scenarios against the running lab (needs 
 lint: venv ## ruff, shellcheck, hadolint and `lab lint` on the shipped Jenkinsfiles
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	git ls-files -z '*.sh' | xargs -0 -r shellcheck
+	git ls-files -z '*.sh' | xargs -0 -r $(BIN)/shellcheck
 	git ls-files -z '*Dockerfile' | xargs -0 -r -n1 $(BIN)/hadolint
 	$(BIN)/lab lint
 

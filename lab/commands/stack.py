@@ -24,6 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="health of each service, seeded jobs and their last builds")
     p.set_defaults(handler=cmd_status)
 
+    p = sub.add_parser(
+        "seed", help="run the Jenkins seed job now (one multibranch job per Gitea repo)"
+    )
+    p.set_defaults(handler=cmd_seed)
+
     p = sub.add_parser("doctor", help="check this machine can run the lab, with fixes")
     p.set_defaults(handler=cmd_doctor)
 
@@ -74,6 +79,17 @@ def cmd_status(args: argparse.Namespace, cfg: LabConfig) -> int:
     status = collect_status(cfg, Compose(cfg))
     print(format_status(status))
     return 0 if status.healthy else 1
+
+
+def cmd_seed(args: argparse.Namespace, cfg: LabConfig) -> int:
+    from lab.up import converge_jenkins
+
+    secrets = Secrets.load(cfg.secrets_file)
+    reporter = Reporter()
+    with reporter.phase("jenkins: seed job"):
+        changes = converge_jenkins(cfg, secrets, reporter, timeout=120, always_seed=True)
+    print("lab seed: " + ("; ".join(changes) if changes else "jobs already matched the repos"))
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace, cfg: LabConfig) -> int:

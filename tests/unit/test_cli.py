@@ -32,7 +32,19 @@ def test_help_lists_the_commands_and_exit_codes(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("up", "down", "status", "doctor", "creds", "logs"):
+    for command in (
+        "up",
+        "down",
+        "status",
+        "seed",
+        "doctor",
+        "creds",
+        "logs",
+        "project",
+        "scenario",
+        "lint",
+        "exercise",
+    ):
         assert f"    {command} " in out
     assert "exit codes:" in out and "3  a prerequisite is missing" in out
 
@@ -79,3 +91,19 @@ def test_creds_masks_secrets_and_shows_one_on_request(no_engine, capsys):
     assert main(["creds", "--show", "GITEA_ADMIN_PASSWORD"]) == 0
     assert capsys.readouterr().out.strip() == secrets["GITEA_ADMIN_PASSWORD"]
     assert main(["creds", "--show", "NOPE"]) == 2
+
+
+def test_readme_lists_every_command_and_make_target():
+    """The README is the contract with a newcomer: it must not lag behind `lab --help`."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name in sub.choices:
+        assert f"lab {name}" in readme, f"README does not mention `lab {name}`"
+    makefile = (root / "Makefile").read_text()
+    for target in ("lab-up", "lab-down", "test", "test-e2e", "lint", "bench"):
+        assert f"\n{target}:" in makefile, target
+        assert f"make {target}" in readme, f"README does not mention `make {target}`"

@@ -33,14 +33,13 @@ from lab.clients.storage import normalise_policy as _normalise_policy
 from lab.config import LabConfig
 from lab.errors import LabError, ServiceError
 from lab.gitcreds import git_with_credentials
-from lab.projects import export_project
+from lab.projects import export_repository
 from lab.secrets import Secrets, mask
 
 Progress = Callable[[str], None]
 
 BOT_TOKEN_NAME = "lab-jenkins"  # noqa: S105 - the name of the token, not its value
 BOT_TEAM_NAME = "lab-bots"
-IMPORT_AUTHOR = ("cd4ml-lab", "lab@lab.invalid")  # not the bot: its commits are loop-guarded
 PUSH_TIMEOUT = 120.0
 
 
@@ -326,35 +325,19 @@ def push_directory(
     """
     if "@" in url.split("://", 1)[-1].split("/", 1)[0]:
         raise ValueError("credentials must not be part of the push URL")
-    name, email = IMPORT_AUTHOR
-    identity = [
-        "-c",
-        f"user.name={name}",
-        "-c",
-        f"user.email={email}",
-        "-c",
-        "commit.gpgsign=false",
-        "-c",
-        "core.hooksPath=/dev/null",
-    ]
     with tempfile.TemporaryDirectory(prefix="lab-push-") as tmp:
         work = Path(tmp) / "repo"
-        export_project(src, work)
-
-        def git(*args: str) -> str:
-            try:
-                proc = git_with_credentials(
-                    [*identity, "-C", str(work), *args], username, password, timeout=timeout
-                )
-            except ServiceError as exc:
-                raise ServiceError(f"pushing {src.name} to {url}: {exc}") from None
-            return proc.stdout.strip()
-
-        git("init", "-q", "-b", branch)
-        git("add", "-A")
-        git("commit", "-q", "-m", message)
-        git("push", "-q", url, f"HEAD:refs/heads/{branch}")
-        return git("rev-parse", "HEAD")
+        sha = export_repository(src, work, message, branch=branch)
+        try:
+            git_with_credentials(
+                ["-C", str(work), "push", "-q", url, f"HEAD:refs/heads/{branch}"],
+                username,
+                password,
+                timeout=timeout,
+            )
+        except ServiceError as exc:
+            raise ServiceError(f"pushing {src.name} to {url}: {exc}") from None
+        return sha
 
 
 class GiteaApplier:

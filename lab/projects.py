@@ -7,7 +7,11 @@ import subprocess
 from pathlib import Path
 
 from lab.config import LabConfig
-from lab.errors import ConfigError
+from lab.errors import ConfigError, ServiceError
+
+# Who commits a project's import: never the bot, whose commits the pipeline skips
+# (its commit-back loop guard).
+LAB_AUTHOR = ("cd4ml-lab", "lab@lab.invalid")
 
 # Never exported, whatever the source (a developer may have run the pipeline in place).
 _IGNORED_PARTS = frozenset({".git", ".venv", "__pycache__", ".pytest_cache"})
@@ -93,3 +97,39 @@ def export_project(src: Path, dest: Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src / rel, target)
     return sorted(files)
+
+
+def export_repository(src: Path, dest: Path, message: str, *, branch: str = "main") -> str:
+    """:func:`export_project` into ``dest`` as a fresh git repository with one commit by
+    :data:`LAB_AUTHOR` on ``branch``; returns that commit."""
+    export_project(src, dest)
+    name, email = LAB_AUTHOR
+    options = [
+        "-c",
+        f"user.name={name}",
+        "-c",
+        f"user.email={email}",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "core.hooksPath=/dev/null",
+    ]
+    for args in (
+        ["init", "-q", "-b", branch],
+        ["add", "-A"],
+        ["commit", "-q", "-m", message],
+        ["rev-parse", "HEAD"],
+    ):
+        proc = subprocess.run(
+            ["git", *options, "-C", str(dest), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ServiceError(
+                f"{dest}: git {args[0]} failed while importing {src.name}: "
+                f"{(proc.stderr or proc.stdout).strip()[-400:]}"
+            )
+    return proc.stdout.strip()

@@ -15,7 +15,6 @@ Order (data flows one way: config + secrets -> stack -> bootstrap):
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from lab.clients.jenkins import JenkinsClient
 from lab.config import LabConfig
 from lab.doctor import fatal_failures, format_checks, run_checks
 from lab.errors import PrerequisiteMissing, ServiceError
-from lab.projects import all_projects, export_project, shipped_projects
+from lab.projects import all_projects, export_repository, shipped_projects
 from lab.report import Reporter
 from lab.secrets import Secrets
 from lab.stack import STAGE_ONE, STAGE_TWO, Compose
@@ -124,8 +123,7 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
         before = storage.object_count(cfg.dvc_bucket)
         with tempfile.TemporaryDirectory(prefix=f"lab-seed-{name}-") as tmp:
             checkout = Path(tmp) / name
-            export_project(path, checkout)
-            _git_init(checkout)
+            export_repository(path, checkout, f"{name}: seed")
             seed_dvc_remote(
                 checkout,
                 env={"DVC_S3_ENDPOINT": cfg.minio_url},
@@ -137,28 +135,6 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
         else:
             reporter.note(f"{name}: DVC data already in s3://{cfg.dvc_bucket}")
     return changes
-
-
-def _git_init(path: Path) -> None:
-    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
-        subprocess.run(argv, cwd=path, check=True, capture_output=True, timeout=60)
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=cd4ml-lab",
-            "-c",
-            "user.email=lab@lab.invalid",
-            "commit",
-            "-q",
-            "-m",
-            "seed",
-        ],
-        cwd=path,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 def jenkins_client(cfg: LabConfig, secrets: Secrets) -> JenkinsClient:

@@ -33,7 +33,7 @@ import yaml
 from lab import registry
 from lab.config import LabConfig
 from lab.errors import CheckFailed, ConfigError, ServiceError
-from lab.projects import export_project, find_project
+from lab.projects import LAB_AUTHOR, export_repository, find_project
 from lab.scenarios.model import Scenario
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ Progress = Callable[[str], None]
 
 DEMO = "cd4ml-demo"
 GUIDE = "docs/workshop.md"
-LAB_AUTHOR = ("cd4ml-lab", "lab@lab.invalid")
 # Set in a copy only when git has no identity for the attendee (commits would fail).
 ATTENDEE = ("Workshop Attendee", "attendee@lab.invalid")
 _FILE = re.compile(r"^exercise-([1-9][0-9]*)\.ya?ml$")
@@ -209,17 +208,7 @@ def _create_copy(cfg: LabConfig, exercise: Exercise, dest: Path, progress: Progr
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     building = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        export_project(demo, building)
-        run_git(building, "init", "--quiet", "-b", "main")
-        run_git(building, "add", "--all")
-        run_git(
-            building,
-            "commit",
-            "--quiet",
-            "-m",
-            f"{DEMO}: workshop copy for exercise {exercise.number}",
-            author=LAB_AUTHOR,
-        )
+        export_repository(demo, building, f"{DEMO}: workshop copy for exercise {exercise.number}")
         if exercise.starter is not None:
             applied = run_git(building, "apply", "--index", str(exercise.starter), check=False)
             if applied.returncode != 0:

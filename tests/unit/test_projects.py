@@ -43,3 +43,19 @@ def test_export_outside_git_skips_caches(tmp_path):
 def test_export_refuses_a_directory_without_jenkinsfile(tmp_path):
     with pytest.raises(ConfigError, match="no Jenkinsfile"):
         export_project(tmp_path, tmp_path / "out")
+
+
+def test_export_repository_makes_one_commit_by_the_lab_not_the_bot(tmp_path):
+    from lab.projects import LAB_AUTHOR, export_repository
+
+    project = tmp_path / "demo"
+    project.mkdir()
+    (project / "Jenkinsfile").write_text("pipeline {}\n")
+    sha = export_repository(project, tmp_path / "out", "import demo")
+    log = subprocess.run(
+        ["git", "-C", str(tmp_path / "out"), "log", "--format=%H %an <%ae> %s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert log == [f"{sha} {LAB_AUTHOR[0]} <{LAB_AUTHOR[1]}> import demo"]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lab.config import LabConfig
+from lab.errors import PrerequisiteMissing
 
 MIN_COMPOSE = (2, 20, 0)  # `up --wait --wait-timeout` and `ps --format json` rows
 MIN_MEMORY_GIB = 4.0
@@ -194,6 +195,16 @@ def run_checks(
 
 def fatal_failures(checks: Sequence[Check]) -> list[Check]:
     return [c for c in checks if not c.ok and c.fatal]
+
+
+def raise_on_fatal(checks: Sequence[Check], message: str) -> None:
+    """PrerequisiteMissing naming the failed checks (and their fixes), if any failed."""
+    failed = fatal_failures(checks)
+    if failed:
+        raise PrerequisiteMissing(
+            f"{message}: " + ", ".join(c.name for c in failed),
+            hint=" | ".join(c.hint for c in failed if c.hint) or "see `lab doctor`",
+        )
 
 
 def format_checks(checks: Sequence[Check]) -> str:

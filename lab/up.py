@@ -23,8 +23,8 @@ import requests
 from lab import bootstrap
 from lab.clients.jenkins import JenkinsClient
 from lab.config import LabConfig
-from lab.doctor import fatal_failures, format_checks, run_checks
-from lab.errors import PrerequisiteMissing, ServiceError
+from lab.doctor import format_checks, raise_on_fatal, run_checks
+from lab.errors import ServiceError
 from lab.projects import all_projects, export_repository, shipped_projects
 from lab.report import Reporter
 from lab.secrets import Secrets
@@ -37,12 +37,7 @@ SEED_JOB = "lab-seed"
 def ensure_prerequisites(cfg: LabConfig, compose: Compose, reporter: Reporter) -> None:
     checks = run_checks(cfg, lab_ports_in_use=compose.is_running())
     reporter.note(format_checks(checks))
-    failed = fatal_failures(checks)
-    if failed:
-        raise PrerequisiteMissing(
-            "the lab cannot start on this machine: " + "; ".join(c.name for c in failed),
-            hint=" | ".join(c.hint for c in failed if c.hint) or "see `lab doctor`",
-        )
+    raise_on_fatal(checks, "the lab cannot start on this machine")
 
 
 def ensure_gitea_admin(cfg: LabConfig, compose: Compose, secrets: Secrets) -> list[str]:

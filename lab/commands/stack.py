@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from lab.config import LabConfig
-from lab.doctor import fatal_failures, format_checks, run_checks
-from lab.errors import ConfigError, PrerequisiteMissing
+from lab.doctor import format_checks, raise_on_fatal, run_checks
+from lab.errors import ConfigError
 from lab.report import Reporter
 from lab.secrets import ALL_KEYS, PUBLIC_KEYS, Secrets, mask
 from lab.stack import Compose
@@ -95,11 +95,7 @@ def cmd_seed(args: argparse.Namespace, cfg: LabConfig) -> int:
 def cmd_doctor(args: argparse.Namespace, cfg: LabConfig) -> int:
     checks = run_checks(cfg, lab_ports_in_use=Compose(cfg).is_running())
     print(format_checks(checks))
-    failed = fatal_failures(checks)
-    if failed:
-        raise PrerequisiteMissing(
-            f"{len(failed)} check(s) failed: " + ", ".join(c.name for c in failed)
-        )
+    raise_on_fatal(checks, "the machine cannot run the lab; failed")
     print("lab doctor: this machine can run the lab")
     return 0
 

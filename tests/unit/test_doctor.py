@@ -103,3 +103,16 @@ def test_little_disk_is_a_warning(tmp_path):
 def test_parse_version_handles_prefixes_and_suffixes():
     assert parse_version("v2.29.1-desktop.1") == (2, 29, 1)
     assert parse_version("2.20.0+ds1") == (2, 20, 0)
+
+
+def test_raise_on_fatal_names_failures_and_fixes_but_not_warnings(tmp_path):
+    import pytest
+
+    from lab.doctor import raise_on_fatal
+    from lab.errors import PrerequisiteMissing
+
+    raise_on_fatal(run_checks(cfg(tmp_path), probe(disk=3.0)), "cannot run")  # warning only
+    with pytest.raises(PrerequisiteMissing) as err:
+        raise_on_fatal(run_checks(cfg(tmp_path), probe(busy={3000})), "cannot run")
+    assert str(err.value).startswith("cannot run: ports")
+    assert "LAB_GITEA_PORT" in str(err.value)

@@ -231,6 +231,22 @@ def jenkins_env_for_branch(branch: str, *, build_number: int = 1) -> dict[str, s
     return _basics(branch, build_number)
 
 
+def lab_global_env(
+    *, gitea_url: str, s3_endpoint: str, extras: Path, bot_user: str, bot_email: str
+) -> dict[str, str]:
+    """The global variables the lab's Jenkins gives every build (casc/jenkins.yaml),
+    pointed at local stand-ins; ``DVC_LOCAL_CACHE_DIR`` stands for the agents' /extras."""
+    return {
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GITEA_URL": gitea_url,
+        "DVC_S3_ENDPOINT": s3_endpoint,
+        "DVC_LOCAL_CACHE_DIR": str(extras),
+        "LAB_BOT_USER": bot_user,
+        "LAB_BOT_EMAIL": bot_email,
+    }
+
+
 def jenkins_env_for_pr(
     number: int, *, head: str, target: str, url: str = "", build_number: int = 1
 ) -> dict[str, str]:

@@ -79,15 +79,15 @@ class Lab:
         """What Jenkins' global config and the agent image give every build."""
         keep = ("HOME", "LANG", "LC_ALL", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM", "TMPDIR")
         env = {k: os.environ[k] for k in keep if k in os.environ}
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
         env.update(
-            PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-            DVC_NO_ANALYTICS="1",
-            GIT_TERMINAL_PROMPT="0",
-            GITEA_URL=self.forge.url,
-            DVC_S3_ENDPOINT=self.s3.endpoint_url,
-            DVC_LOCAL_CACHE_DIR=str(extras),
-            LAB_BOT_USER=BOT_USER,
-            LAB_BOT_EMAIL=BOT_EMAIL,
+            self.pipeline.lab_global_env(
+                gitea_url=self.forge.url,
+                s3_endpoint=self.s3.endpoint_url,
+                extras=extras,
+                bot_user=BOT_USER,
+                bot_email=BOT_EMAIL,
+            )
         )
         return env
 

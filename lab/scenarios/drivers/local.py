@@ -91,15 +91,17 @@ class LocalDriver(Driver):
         """What Jenkins' global configuration and the agent image give every build."""
         keep = ("HOME", "LANG", "LC_ALL", "TMPDIR")
         env = {k: os.environ[k] for k in keep if k in os.environ}
+        from lab.localforge import pipeline
+
+        env["PATH"] = self._bin_path()
         env.update(
-            PATH=self._bin_path(),
-            DVC_NO_ANALYTICS="1",
-            GIT_TERMINAL_PROMPT="0",
-            GITEA_URL=self.forge.url,
-            DVC_S3_ENDPOINT=self._s3.endpoint_url,
-            DVC_LOCAL_CACHE_DIR=str(extras),
-            LAB_BOT_USER=BOT_USER,
-            LAB_BOT_EMAIL=self.cfg.bot_email,
+            pipeline.lab_global_env(
+                gitea_url=self.forge.url,
+                s3_endpoint=self._s3.endpoint_url,
+                extras=extras,
+                bot_user=BOT_USER,
+                bot_email=self.cfg.bot_email,
+            )
         )
         return env
 

@@ -1,4 +1,4 @@
-"""Suite-wide set-up: hermetic git identity, and no silent skips in CI."""
+"""Suite-wide set-up: hermetic git identity, the Docker tiers' skip, no silent skips in CI."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
+# Tiers that need a Docker engine (`make test-containers`, `make test-e2e`; neither is in
+# `make test`'s testpaths). Where no engine answers their tests are skipped with the
+# reason, and CI=true allows those skips (the offline suite must not skip).
+DOCKER_TIERS = ("tests/containers/", "tests/e2e/")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,11 +31,25 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    docker_items = [item for item in items if item.nodeid.startswith(DOCKER_TIERS)]
+    if not docker_items:
+        return  # `make test`: no engine is asked for
+    from lab.stack import engine_unavailable_reason
+
+    reason = engine_unavailable_reason()
+    if reason is None:
+        return
+    for item in docker_items:
+        tier = item.nodeid.split("/", 2)[1]
+        item.add_marker(pytest.mark.skip(reason=f"{tier} tests need a Docker engine: {reason}"))
+
+
 def _allowed_skip(report: pytest.TestReport) -> bool:
     path = report.nodeid.split("::", 1)[0]
     reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
     return (
-        path.startswith("tests/e2e/")
+        path.startswith(DOCKER_TIERS)
         or "--lab-driver=stack" in reason
         or ("stack driver" in reason)
     )

@@ -1,7 +1,8 @@
 """End-to-end tests against the real lab stack (Docker).
 
-Where no Docker engine answers, every test here is skipped with that reason:
-they never fail and never pass vacuously on such a machine. With an engine,
+Where no Docker engine answers, every test here is skipped with that reason (by
+tests/conftest.py, which does the same for tests/containers): they never fail and
+never pass vacuously on such a machine. With an engine,
 the session brings the lab up itself (`lab up` is idempotent), so
 `make test-e2e` works right after `make lab-up` or on its own.
 """
@@ -15,17 +16,7 @@ import pytest
 from lab.config import LabConfig
 from lab.report import Reporter
 from lab.secrets import Secrets
-from lab.stack import Compose, engine_unavailable_reason
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reason = engine_unavailable_reason()
-    if reason is None:
-        return
-    skip = pytest.mark.skip(reason=f"e2e needs the Docker stack: {reason}")
-    for item in items:
-        if "tests/e2e/" in item.nodeid:
-            item.add_marker(skip)
+from lab.stack import Compose
 
 
 @pytest.fixture(scope="session")

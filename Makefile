@@ -9,10 +9,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEPS   := pyproject.toml projects/cd4ml-demo/requirements.txt
 
-.PHONY: help venv lab-up lab-down lab-status lab-doctor test test-e2e lint bench clean
+.PHONY: help venv lab-up lab-down lab-status lab-doctor test test-containers test-e2e lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 17
 
 $(STAMP): $(DEPS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -41,6 +41,9 @@ lab-doctor: venv ## can this machine run the lab? what to fix
 # because the integration and scenario suites share expensive per-file set-up.
 test: venv ## unit + local integration tests and scenarios (no Docker needed)
 	$(BIN)/pytest -n auto --dist loadfile
+
+test-containers: venv ## Gitea, MinIO and the Jenkins image, each alone in a container (needs Docker)
+	$(BIN)/pytest tests/containers
 
 test-e2e: venv ## end-to-end tests and scenarios against the running lab (needs Docker)
 	$(BIN)/pytest tests/e2e

@@ -210,3 +210,23 @@ def test_make_test_collects_neither_docker_tier():
         if p.rstrip("/") in (".", "tests") or p.startswith(("tests/containers", "tests/e2e"))
     ]
     assert docker == []
+
+
+def test_make_help_readme_and_hosted_workflow_know_the_container_tier():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "\ntest-containers: venv ## " in makefile
+    assert "$(BIN)/pytest tests/containers" in makefile
+    helped = subprocess.run(
+        ["make", "-s", "help"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    rows = {line.split()[0]: line for line in helped.splitlines() if line.strip()}
+    assert "needs Docker" in rows["test-containers"]
+    # one column for every description, the longest target name included
+    assert len({line.index(line.split(maxsplit=1)[1]) for line in rows.values()}) == 1
+    assert "make test-containers" in (REPO_ROOT / "README.md").read_text()
+    steps = yaml.safe_load((REPO_ROOT / ".github/workflows/e2e.yml").read_text())["jobs"]["e2e"][
+        "steps"
+    ]
+    runs = [step.get("run", "") for step in steps]
+    tier = runs.index("make test-containers")
+    assert tier < runs.index("make lab-up") < runs.index("make test-e2e")

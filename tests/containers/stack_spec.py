@@ -2,10 +2,12 @@
 
 Images, commands, environments and the Jenkins build come from the compose file: the
 tier runs each service as the lab does, one at a time. Interpolation follows the
-Compose specification (compose-spec/compose-spec, `interpolation.md`): ``${VAR}``,
+Compose file reference, "Interpolation" (read in Docker's Compose documentation; the
+Compose specification's 12-interpolation.md says the same): ``$VAR``, ``${VAR}``,
 ``${VAR:-default}`` / ``${VAR-default}``, ``${VAR:?error}`` / ``${VAR?error}`` and
-``$$`` for a literal dollar. Any other form is refused with the file and service named,
-so the tier never starts a service configured differently from compose.
+``$$`` for a literal dollar; a ``$`` not starting a name is kept. The forms the lab's
+file does not use (``:+``/``+`` alternatives, nested defaults) are refused with the file
+and field named, so the tier never starts a service configured differently from compose.
 """
 
 from __future__ import annotations

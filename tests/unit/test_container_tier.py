@@ -54,7 +54,7 @@ def test_required_variables_fail_naming_the_field(value, env):
         interpolate(value, env, where="f: services.x.environment.K")
 
 
-@pytest.mark.parametrize("value", ["${A:-${B}}", "${A x}"])
+@pytest.mark.parametrize("value", ["${A:-${B}}", "${A x}", "${A:+alt}", "${A+alt}"])
 def test_unsupported_interpolation_is_refused(value):
     with pytest.raises(SpecError, match="unsupported interpolation"):
         interpolate(value, {}, where="f")

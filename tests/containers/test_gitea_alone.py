@@ -13,9 +13,10 @@ here, too large; what was read is named):
 - ``GITEA__section__KEY`` variables are written into app.ini at start, and
   ``GITEA__security__INSTALL_LOCK=true`` skips the installer
   (/work/shared/upstream/STACK-NOTES.md, "Gitea settings"). While the installer runs,
-  only ``/`` and ``/api/healthz`` answer (go-gitea/gitea routers/install/routes.go,
-  read through the code index, version not pinned), so the healthz wait alone proves
-  nothing: the version check below does.
+  it serves its own pages and ``/api/healthz``, and sends every other path (the API
+  included) to ``installNotFound`` (go-gitea/gitea routers/install/routes.go, read
+  through the code index, version not pinned): the healthz wait alone proves nothing,
+  the version check below does.
 - A token without a route's scope gets 403 "token does not have at least one of
   required scope(s)" (go-gitea/gitea routers/api/v1/api.go ``tokenRequiresScopes``,
   read at commit 001727e5, not at the 1.27.1 tag); scope names:

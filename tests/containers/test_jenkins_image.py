@@ -26,8 +26,9 @@ Upstream behaviour relied on:
 - Anonymous requests without Overall/Read get 403 from
   ``HudsonAuthenticationEntryPoint`` (core/src/main/java/hudson/security/).
 - casc/check-env.sh (this repository) exits 78 with "check-env: refusing to start
-  Jenkins: empty or unset: NAMES"; the image's ENTRYPOINT runs it under tini, which
-  passes the exit code on (jenkinsci/docker tag 2.568.2, ``/usr/bin/tini --``).
+  Jenkins: empty or unset: NAMES"; casc/Dockerfile runs it under ``/usr/bin/tini --``,
+  Debian's tini as in jenkinsci/docker tag 2.568.2 (debian/Dockerfile). That tini
+  exits with its child's code was not read in tini's source here: the test checks 78.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ READ_FIELDS: dict[str, tuple[str, ...]] = {
     "ChangedFile": ("filename",),
     "Hook": ("active", "branch_filter", "config", "events", "id"),
     "Repository": ("default_branch", "empty", "full_name"),
-    "Team": ("id", "includes_all_repositories", "name", "permission"),
+    "Team": ("id", "includes_all_repositories", "name", "permission", "units_map"),
     "ServerVersion": ("version",),
     "User": ("login",),
 }

@@ -30,6 +30,18 @@ BOT_TOKEN_SCOPES: tuple[str, ...] = (
     "read:organization",
 )
 TEAM_UNITS: tuple[str, ...] = ("repo.code", "repo.issues", "repo.pulls", "repo.releases")
+# Since Gitea 1.24 (go-gitea/gitea PR #34128, "Fix team permission") a team's own
+# access mode is only "none" or "admin"/"owner": a non-admin team's rights live in its
+# units (routers/api/v1/org/team.go CreateTeam/EditTeam parse `permission` allowing only
+# none/admin; services/convert ToTeams reports `permission` from that mode and
+# `units_map` from the team's units). So the lab asks for, and judges, units_map.
+TEAM_UNIT_MODE = "write"
+
+
+def team_units_map(units: Sequence[str] = TEAM_UNITS, mode: str = TEAM_UNIT_MODE) -> dict[str, str]:
+    """The ``units_map`` body field: each unit at ``mode``."""
+    return {unit: mode for unit in units}
+
 
 Json = dict[str, Any]
 
@@ -128,23 +140,30 @@ class GiteaClient(JsonClient):
     def list_teams(self, org: str) -> list[Json]:
         return self.paginate(f"/orgs/{_seg(org)}/teams")
 
+    @staticmethod
+    def _team_body(name: str, units: Sequence[str], all_repos: bool) -> Json:
+        # `permission` is still sent: EditTeam applies includes_all_repositories only
+        # when a permission is given, and Gitea < 1.24 derives the team mode from it.
+        # Gitea >= 1.24 stores a non-admin team as "none" and uses units_map.
+        return {
+            "name": name,
+            "permission": TEAM_UNIT_MODE,
+            "units": list(units),
+            "units_map": team_units_map(units),
+            "includes_all_repositories": all_repos,
+        }
+
     def create_team(
         self,
         org: str,
         name: str,
         *,
-        permission: str = "write",
         units: Sequence[str] = TEAM_UNITS,
         all_repos: bool = True,
         description: str = "",
     ) -> Json:
-        body: Json = {
-            "name": name,
-            "permission": permission,
-            "units": list(units),
-            "includes_all_repositories": all_repos,
-            "can_create_org_repo": False,
-        }
+        """A team whose members get write on ``units`` (of every repository if ``all_repos``)."""
+        body = {**self._team_body(name, units, all_repos), "can_create_org_repo": False}
         if description:
             body["description"] = description
         return self.json("POST", f"/orgs/{_seg(org)}/teams", json=body)
@@ -154,16 +173,10 @@ class GiteaClient(JsonClient):
         team_id: int,
         name: str,
         *,
-        permission: str = "write",
         units: Sequence[str] = TEAM_UNITS,
         all_repos: bool = True,
     ) -> Json:
-        body: Json = {
-            "name": name,
-            "permission": permission,
-            "units": list(units),
-            "includes_all_repositories": all_repos,
-        }
+        body = self._team_body(name, units, all_repos)
         return self.json("PATCH", f"/teams/{_seg(team_id)}", json=body)
 
     def team_has_member(self, team_id: int, username: str) -> bool:

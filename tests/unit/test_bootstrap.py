@@ -32,7 +32,7 @@ from lab.bootstrap import (
     plan_minio,
     push_directory,
 )
-from lab.clients.gitea import BOT_TOKEN_SCOPES, HOOK_EVENTS, JENKINS_HOOK_URL
+from lab.clients.gitea import BOT_TOKEN_SCOPES, HOOK_EVENTS, JENKINS_HOOK_URL, TEAM_UNITS
 from lab.clients.storage import DVC_POLICY_NAME, dvc_policy
 from lab.config import LabConfig
 from lab.errors import ServiceError
@@ -63,14 +63,18 @@ def good_hook(hook_id: int = 1) -> HookState:
     )
 
 
+WRITE_UNITS = dict.fromkeys(TEAM_UNITS, "write")
+
+
 def converged(*names: str) -> GiteaObserved:
     return GiteaObserved(
         bot_exists=True,
         token_ok=True,
         token_names=frozenset({"lab-jenkins"}),
         org_exists=True,
-        team=TeamState(id=3, permission="write", includes_all=True, has_bot=True),
-        repos={n: RepoState(exists=True, empty=False, hooks=(good_hook(),)) for n in names},
+        # What Gitea >= 1.24 reads back for the team the lab creates [E1 in tests/fakes].
+        team=TeamState(id=3, permission="none", includes_all=True, units=WRITE_UNITS, has_bot=True),
+        repos={n: RepoState(exists=True, seeded=True, hooks=(good_hook(),)) for n in names},
     )
 
 
@@ -114,7 +118,7 @@ def test_drifted_hook_plans_one_edit_and_duplicates_are_deleted():
     drifted = replace(good_hook(), content_type="form", events=frozenset({"push"}))
     observed = replace(
         converged("demo"),
-        repos={"demo": RepoState(exists=True, empty=False, hooks=(drifted,))},
+        repos={"demo": RepoState(exists=True, seeded=True, hooks=(drifted,))},
     )
     plan = descriptions(plan_gitea(observed, desired("demo")))
     assert plan == [
@@ -124,7 +128,7 @@ def test_drifted_hook_plans_one_edit_and_duplicates_are_deleted():
     other = HookState(9, "http://elsewhere/hook", frozenset({"push"}), "json", True)
     observed = replace(
         converged("demo"),
-        repos={"demo": RepoState(True, False, (good_hook(4), good_hook(2), other))},
+        repos={"demo": RepoState(True, True, (good_hook(4), good_hook(2), other))},
     )
     plan = descriptions(plan_gitea(observed, desired("demo")))
     assert plan == [f"delete duplicate webhook #4 cd4ml/demo -> {JENKINS_HOOK_URL}"]
@@ -145,20 +149,58 @@ def test_stale_token_is_deleted_then_recreated():
 
 def test_team_drift_and_missing_membership():
     observed = replace(
-        converged(), team=TeamState(id=3, permission="read", includes_all=False, has_bot=False)
+        converged(),
+        team=TeamState(
+            id=3,
+            permission="none",
+            includes_all=False,
+            units={**WRITE_UNITS, "repo.code": "read"},
+            has_bot=False,
+        ),
     )
     assert descriptions(plan_gitea(observed, desired())) == [
-        "set team cd4ml/lab-bots to write on all repositories (was read, all repositories: False)",
+        "set team cd4ml/lab-bots to write on all repositories "
+        "(not on all repositories; repo.code read)",
         "add cd4ml-bot to team cd4ml/lab-bots",
     ]
 
 
-def test_empty_repo_is_pushed_but_a_repo_with_commits_is_left_alone():
+def test_a_unit_based_team_reading_back_permission_none_is_converged():
+    # Gitea >= 1.24 (PR #34128): a non-admin team's own permission reads "none".
+    team = TeamState(3, "none", True, WRITE_UNITS, True)
+    assert plan_gitea(replace(converged(), team=team), desired()) == []
+    # Missing units, or a team broader than write, are drift.
+    lacking = replace(team, units={"repo.code": "write"})
+    (fix,) = descriptions(plan_gitea(replace(converged(), team=lacking), desired()))
+    assert "repo.issues none; repo.pulls none; repo.releases none" in fix
+    admin = replace(team, permission="admin", units=dict.fromkeys(TEAM_UNITS, "admin"))
+    (fix,) = descriptions(plan_gitea(replace(converged(), team=admin), desired()))
+    assert fix.startswith(
+        "set team cd4ml/lab-bots to write on all repositories (team permission admin"
+    )
+
+
+def test_inactive_or_filtered_hook_is_repaired():
+    for drifted, why in (
+        (replace(good_hook(), active=False), "inactive"),
+        (replace(good_hook(), branch_filter="main"), "branch filter main"),
+    ):
+        observed = replace(converged("demo"), repos={"demo": RepoState(True, True, (drifted,))})
+        assert descriptions(plan_gitea(observed, desired("demo"))) == [
+            f"fix webhook cd4ml/demo -> {JENKINS_HOOK_URL} ({why})"
+        ]
+    # Gitea answers "" for a hook created without a filter: that is every branch too.
+    unfiltered = replace(good_hook(), branch_filter="")
+    observed = replace(converged("demo"), repos={"demo": RepoState(True, True, (unfiltered,))})
+    assert plan_gitea(observed, desired("demo")) == []
+
+
+def test_repo_without_its_branch_is_pushed_but_a_seeded_repo_is_left_alone():
     observed = replace(
         converged("a", "b"),
         repos={
-            "a": RepoState(exists=True, empty=True, hooks=(good_hook(),)),
-            "b": RepoState(exists=True, empty=False, hooks=()),
+            "a": RepoState(exists=True, seeded=False, hooks=(good_hook(),)),
+            "b": RepoState(exists=True, seeded=True, hooks=()),
         },
     )
     assert descriptions(plan_gitea(observed, desired("a", "b"))) == [
@@ -246,9 +288,11 @@ def test_converge_gitea_builds_everything_then_a_second_run_writes_nothing(lab):
     token = Secrets.load(secrets.path)["GITEA_BOT_TOKEN"]
     assert fake.tokens[token]["user"] == "cd4ml-bot"
     assert fake.tokens[token]["scopes"] == sorted(BOT_TOKEN_SCOPES)
-    # The bot can write to every org repository through the team.
+    # The bot can write to every org repository through the team's units; the team's
+    # own mode is "none", as Gitea >= 1.24 stores a unit-based team.
     (team,) = fake.teams.values()
-    assert team["permission"] == "write" and team["includes_all_repositories"] is True
+    assert team["access_mode"] == "none" and team["includes_all_repositories"] is True
+    assert team["units"] == dict.fromkeys(TEAM_UNITS, "write")
     assert team["members"] == {"cd4ml-bot"}
     # The project's files were pushed as one commit on main, authored by the lab.
     bare = fake.repos["cd4ml/demo"]["bare"]
@@ -279,10 +323,13 @@ def test_converge_gitea_builds_everything_then_a_second_run_writes_nothing(lab):
     git_calls = [(p, u) for _, p, u in fake.log if ".git/" in p]
     assert git_calls[0][1] is None and git_calls[-1][1] == secrets["GITEA_ADMIN_USER"]
 
+    # Gitea's push queue has not run yet: the repository still reads `empty`.
+    assert fake.api("GET", "/repos/cd4ml/demo", "x", None)[1]["empty"] is True
     fake.log.clear()
     changed, said = run_gitea(lab)
     assert changed == []
     assert fake.writes == []
+    assert not [p for _, p, _ in fake.log if "git-receive-pack" in p]  # no second push
     assert said == [
         "  gitea: cd4ml/demo already has commits; left as it is",
         "  gitea: nothing to change",
@@ -296,17 +343,49 @@ def test_converge_gitea_repairs_drift(lab):
     hook["config"]["content_type"] = "form"
     hook["events"] = ["push"]
     fake.hooks["cd4ml/demo"].append(dict(hook, id=999))
+    (team,) = fake.teams.values()
+    team["units"]["repo.pulls"] = "read"
     lab["secrets"].set("GITEA_BOT_TOKEN", "0" * 40)  # no longer valid
     fake.log.clear()
     changed, _ = run_gitea(lab)
     assert [c.split(" (")[0] for c in changed] == [
         "delete stale token lab-jenkins of cd4ml-bot",
         "create token lab-jenkins for cd4ml-bot",
+        "set team cd4ml/lab-bots to write on all repositories",
         f"fix webhook cd4ml/demo -> {JENKINS_HOOK_URL}",
         f"delete duplicate webhook #999 cd4ml/demo -> {JENKINS_HOOK_URL}",
     ]
+    assert team["units"] == dict.fromkeys(TEAM_UNITS, "write")
     assert [t["name"] for t in fake.tokens.values()] == ["lab-jenkins"]
     assert lab["secrets"]["GITEA_BOT_TOKEN"] in fake.tokens
+    assert run_gitea(lab)[0] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [({"active": False}, "inactive"), ({"branch_filter": "main"}, "branch filter main")],
+)
+def test_converge_gitea_reactivates_and_unfilters_the_hook(lab, change, why):
+    fake: FakeGitea = lab["fake"]
+    run_gitea(lab)
+    (hook,) = fake.hooks["cd4ml/demo"]
+    hook.update(change)
+    changed, _ = run_gitea(lab)
+    assert changed == [f"fix webhook cd4ml/demo -> {JENKINS_HOOK_URL} ({why})"]
+    assert hook["active"] is True and hook["branch_filter"] == "*"
+    assert run_gitea(lab)[0] == []
+
+
+def test_a_repo_whose_push_is_not_yet_processed_is_not_pushed_again(lab):
+    # `lab up` killed right after the push: Gitea still says empty (its push queue has
+    # not run), but the branch exists. A second push would be a non-fast-forward.
+    fake: FakeGitea = lab["fake"]
+    run_gitea(lab)
+    assert fake.repos["cd4ml/demo"]["empty"] is True
+    fake.log.clear()
+    assert run_gitea(lab)[0] == []
+    fake.run_push_queue()
+    assert fake.repos["cd4ml/demo"]["empty"] is False
     assert run_gitea(lab)[0] == []
 
 

@@ -180,10 +180,11 @@ def converge_jenkins(
 
 
 def _org_projects(cfg: LabConfig, secrets: Secrets) -> list[str]:
+    """The repositories the seed job makes jobs for (archived ones get none)."""
     from lab.clients.gitea import GiteaClient
 
     gitea = GiteaClient(cfg.gitea_url, token=secrets.require("GITEA_BOT_TOKEN"))
-    return sorted(repo["name"] for repo in gitea.list_org_repos(cfg.org))
+    return gitea.job_repo_names(cfg.org)
 
 
 def lab_up(

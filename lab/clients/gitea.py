@@ -16,6 +16,7 @@ from urllib.parse import quote
 import requests
 
 from lab.clients.http import JsonClient
+from lab.errors import ServiceError
 
 JENKINS_HOOK_URL = "http://jenkins:8080/gitea-webhook/post"
 # What the Gitea plugin acts on (push, pull_request incl. synchronized, create, delete).
@@ -223,6 +224,24 @@ class GiteaClient(JsonClient):
 
     def list_org_repos(self, org: str) -> list[Json]:
         return self.paginate(f"/orgs/{_seg(org)}/repos")
+
+    def job_repo_names(self, org: str, *, max_pages: int = 200) -> list[str]:
+        """The org's repositories that get a Jenkins job: every one not archived.
+
+        The same listing and filter as the seed job (seed-jobs/projects.groovy): pages
+        until an empty page (Gitea silently caps `limit` at MAX_RESPONSE_ITEMS, so a
+        short page does not mean the last one) and skips `archived` repositories.
+        """
+        names: list[str] = []
+        for page in range(1, max_pages + 1):
+            path = f"/orgs/{_seg(org)}/repos"
+            batch = self.json("GET", path, params={"page": page, "limit": 50})
+            if not isinstance(batch, list):
+                raise ServiceError(f"Gitea: GET {self.api_prefix}{path} did not return a list")
+            if not batch:
+                return sorted(names)
+            names += [str(repo["name"]) for repo in batch if not repo.get("archived")]
+        raise ServiceError(f"Gitea: organisation {org} lists more than {max_pages} pages")
 
     def delete_repo(self, owner: str, repo: str) -> None:
         self.request("DELETE", f"/repos/{_seg(owner)}/{_seg(repo)}")

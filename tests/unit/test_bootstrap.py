@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lab import up
 from lab.bootstrap import (
     GiteaDesired,
     GiteaObserved,
@@ -387,6 +388,16 @@ def test_a_repo_whose_push_is_not_yet_processed_is_not_pushed_again(lab):
     fake.run_push_queue()
     assert fake.repos["cd4ml/demo"]["empty"] is False
     assert run_gitea(lab)[0] == []
+
+
+def test_lab_up_expects_no_job_for_an_archived_repository(lab):
+    # The seed job skips archived repositories (tests/unit/test_seed_jobs.py); `lab up`
+    # must not wait for a job that will never come.
+    fake: FakeGitea = lab["fake"]
+    run_gitea(lab)
+    fake.api("POST", "/orgs/cd4ml/repos", "x", {"name": "old", "auto_init": False})
+    fake.repos["cd4ml/old"]["archived"] = True
+    assert up._org_projects(lab["cfg"], lab["secrets"]) == ["demo"]
 
 
 def test_push_directory_refuses_credentials_in_the_url(tmp_path):

@@ -102,6 +102,7 @@ CALLS: list[tuple[str, Callable[[GiteaClient], object], Any]] = [
     ("get_repo", lambda c: c.get_repo("cd4ml", "demo"), {}),
     ("create_org_repo", lambda c: c.create_org_repo("cd4ml", "demo", description="d"), {}),
     ("list_org_repos", lambda c: c.list_org_repos("cd4ml"), []),
+    ("job_repo_names", lambda c: c.job_repo_names("cd4ml"), []),
     ("delete_repo", lambda c: c.delete_repo("cd4ml", "demo"), {}),
     ("get_branch", lambda c: c.get_branch("cd4ml", "demo", "main"), {}),
     ("list_branches", lambda c: c.list_branches("cd4ml", "demo"), []),

@@ -21,6 +21,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
+from lab import up
+from lab.clients.gitea import GiteaClient
+from lab.config import LabConfig
+from lab.secrets import Secrets
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED_SCRIPT = ROOT / "seed-jobs" / "projects.groovy"
 JCASC_FILE = ROOT / "casc" / "jenkins.yaml"
@@ -186,6 +191,20 @@ def test_seed_creates_one_multibranch_job_per_active_repo(seed_runs: dict[str, d
     queued = [c["args"][0] for c in result["calls"] if c["name"] == "queue"]
     assert queued == ["cd4ml/alpha", "cd4ml/beta", "cd4ml/gamma"]
     assert "3 repositories: alpha, beta, gamma" in result["log"]
+
+
+def test_lab_up_waits_for_exactly_the_jobs_the_seed_creates(
+    seed_runs: dict[str, dict], gitea: FakeGitea, tmp_path: Path
+) -> None:
+    # Both sides read the same org listing (an archived repository, pages capped below
+    # the requested limit): `lab up` must expect the seed's jobs, no more, no fewer.
+    result = seed_runs["org"]
+    secrets, _ = Secrets.ensure(tmp_path / ".lab" / "secrets.env")
+    secrets.set("GITEA_BOT_TOKEN", TOKEN)
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_GITEA_PORT": str(gitea.server_address[1])})
+    expected = [f"{cfg.org}/{name}" for name in up._org_projects(cfg, secrets)]
+    assert expected == list(jobs_of(result)) == ["cd4ml/alpha", "cd4ml/beta", "cd4ml/gamma"]
+    assert GiteaClient(result["base"], token=TOKEN).job_repo_names("empty-org") == []
 
 
 def test_seeded_job_uses_gitea_source_pr_head_and_no_hook_management(

@@ -433,6 +433,8 @@ class FakeStorage:
         return True
 
     def credentials_valid(self, bucket: str) -> bool:
+        # Stands for Storage.credentials_valid, which tests/unit/test_storage.py runs
+        # against a server answering as MinIO does (tests/fakes/s3.py).
         return self.state["secret"] == self.state["wanted_secret"]
 
 

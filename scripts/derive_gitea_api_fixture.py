@@ -33,6 +33,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/user"),
     ("GET", "/users/{username}"),
     ("POST", "/admin/users"),
+    ("PATCH", "/admin/users/{username}"),
     ("GET", "/users/{username}/tokens"),
     ("POST", "/users/{username}/tokens"),
     ("DELETE", "/users/{username}/tokens/{token}"),

@@ -115,6 +115,20 @@ class GiteaClient(JsonClient):
             body["full_name"] = full_name
         return self.json("POST", "/admin/users", json=body)
 
+    def admin_set_password(self, username: str, password: str) -> Json:
+        """Set a user's password (site admin, or a token with write:admin scope).
+
+        EditUserOption requires login_name and source_id: a local user's are its name
+        and 0. The password travels in the request body only.
+        """
+        body = {
+            "login_name": username,
+            "source_id": 0,
+            "password": password,
+            "must_change_password": False,
+        }
+        return self.json("PATCH", f"/admin/users/{_seg(username)}", json=body)
+
     def list_tokens(self, username: str) -> list[Json]:
         return self.paginate(f"/users/{_seg(username)}/tokens")
 

@@ -98,10 +98,32 @@ class FakeGitea:
             return token["user"] if token else None
         return None
 
+    def token_scopes(self, header: str | None) -> list[str] | None:
+        """The scopes of the token in an Authorization header (None for basic auth)."""
+        kind, _, value = (header or "").partition(" ")
+        token = self.tokens.get(value) if kind == "token" else None
+        return list(token["scopes"]) if token else None
+
+    def add_token(self, user: str, name: str, scopes: list[str]) -> str:
+        """What `gitea admin user generate-access-token` does; returns the value [E2]."""
+        if any(t["name"] == name and t["user"] == user for t in self.tokens.values()):
+            raise ValueError("access token name has been used already")
+        value = f"{self.new_id():08d}" + "a" * 32
+        self.tokens[value] = {"id": self.next_id, "name": name, "user": user, "scopes": scopes}
+        return value
+
     # ---- REST ------------------------------------------------------------
     def api(
-        self, method: str, path: str, user: str | None, body: Any, *, basic: bool = True
+        self,
+        method: str,
+        path: str,
+        user: str | None,
+        body: Any,
+        *,
+        basic: bool = True,
+        scopes: list[str] | None = None,
     ) -> tuple[int, Any]:
+        """One REST call by ``user`` (basic auth, or a token with ``scopes``)."""
         if user is None:
             return 401, {"message": "unauthorized"}
         if path.startswith("/users/") and "/tokens" in path and not basic:
@@ -112,6 +134,19 @@ class FakeGitea:
         if r := m(r"/users/([^/]+)", path):
             found = r[1] in self.users
             return (200, {"login": r[1]}) if found else (404, {"message": "user does not exist"})
+        if (r := m(r"/admin/users/([^/]+)", path)) and method == "PATCH":
+            # Site admins only; a token needs an admin scope (write:admin) [E2].
+            if not self.users[user]["admin"] or (
+                scopes is not None and not {"write:admin", "all"} & set(scopes)
+            ):
+                return 403, {"message": "token does not have required scope"}
+            if r[1] not in self.users:
+                return 422, {"message": "user does not exist"}
+            assert body["login_name"] == r[1] and body["source_id"] == 0
+            if "password" in body:
+                self.users[r[1]]["password"] = body["password"]
+            self.users[r[1]]["must_change_password"] = body.get("must_change_password", False)
+            return 200, {"login": r[1]}
         if method == "POST" and path == "/admin/users":
             assert body["must_change_password"] is False
             self.users[body["username"]] = {"password": body["password"], "admin": False}
@@ -416,6 +451,7 @@ def _handler(fake: FakeGitea) -> type[BaseHTTPRequestHandler]:
                         user,
                         body,
                         basic=bool(header and header.startswith("Basic ")),
+                        scopes=fake.token_scopes(header),
                     )
             data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)

@@ -37,7 +37,8 @@ from lab.clients.gitea import BOT_TOKEN_SCOPES, HOOK_EVENTS, JENKINS_HOOK_URL, T
 from lab.clients.storage import DVC_POLICY_NAME, dvc_policy
 from lab.config import LabConfig
 from lab.errors import ServiceError
-from lab.secrets import Secrets
+from lab.secrets import PUBLIC_KEYS, Secrets
+from lab.stack import Compose
 from tests.fakes.gitea import PR_FAMILY, FakeGitea, serve
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -416,6 +417,107 @@ def test_failed_push_names_the_url_and_hides_the_password(lab):
         push_directory(lab["project"], url, username="lab-admin", password="wrong-pw", message="m")
     assert url in str(err.value)
     assert "wrong-pw" not in str(err.value)
+
+
+# ------------------------------------------------- the Gitea site admin --
+class GiteaContainer:
+    """Stands in for the Docker engine under `docker compose exec gitea gitea ...`.
+
+    Records every argv the lab builds, and does to the fake Gitea what the Gitea
+    CLI would (tests/fakes/EVIDENCE.md, E2): `admin user list --admin` prints a table
+    (ID, then the name: the layout the lab parses, not re-read upstream), `create
+    --random-password` prints the password it generated, `generate-access-token --raw`
+    prints only the token.
+    """
+
+    def __init__(self, fake: FakeGitea) -> None:
+        self.fake = fake
+        self.argvs: list[list[str]] = []
+        self.printed: list[str] = []  # secrets the CLI printed (random password, tokens)
+
+    def __call__(self, argv: list[str], **_kwargs: Any) -> subprocess.CompletedProcess:
+        self.argvs.append(list(argv))
+        cmd = argv[argv.index("admin") :] if "admin" in argv else []
+
+        def flag(name: str) -> str:
+            return cmd[cmd.index(name) + 1]
+
+        out = ""
+        if cmd[:3] == ["admin", "user", "list"]:
+            admins = [u for u, info in self.fake.users.items() if info["admin"]]
+            out = "ID   Username   Email   IsActive IsAdmin 2FA\n" + "".join(
+                f"{i}   {u}   {u}@lab.invalid   true   true   false\n"
+                for i, u in enumerate(admins, 1)
+            )
+        elif cmd[:3] == ["admin", "user", "create"]:
+            if "--random-password" in cmd:
+                password = "R4nd0m-" + flag("--username")
+                self.printed.append(password)
+                out = f"generated random password is '{password}'\n"
+            else:
+                password = flag("--password")
+            self.fake.users[flag("--username")] = {"password": password, "admin": True}
+        elif cmd[:3] == ["admin", "user", "change-password"]:
+            self.fake.users[flag("--username")]["password"] = flag("--password")
+        elif cmd[:3] == ["admin", "user", "generate-access-token"]:
+            scopes = flag("--scopes").split(",")
+            token = self.fake.add_token(flag("--username"), flag("--token-name"), scopes)
+            self.printed.append(token)
+            out = token + "\n" if "--raw" in cmd else f"Access token was created: {token}\n"
+        else:
+            raise AssertionError(f"unexpected command {argv}")
+        return subprocess.CompletedProcess(argv, 0, stdout=out, stderr="")
+
+
+@pytest.fixture
+def spawned(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The argv of every process started (git, the fake's git backend, ...)."""
+    argvs: list[list[str]] = []
+    real = subprocess.Popen
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            argvs.append([str(a) for a in (args if isinstance(args, (list, tuple)) else [args])])
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Recording)
+    return argvs
+
+
+@pytest.mark.parametrize("state", ["absent", "other-password"])
+def test_no_command_the_bootstrap_runs_carries_a_secret(lab, spawned, state):
+    fake: FakeGitea = lab["fake"]
+    secrets: Secrets = lab["secrets"]
+    cfg: LabConfig = lab["cfg"]
+    admin = secrets["GITEA_ADMIN_USER"]
+    if state == "absent":
+        del fake.users[admin]
+    else:
+        fake.users[admin]["password"] = "set-by-hand-long-ago"
+    cfg.compose_file.parent.mkdir(parents=True, exist_ok=True)
+    cfg.compose_file.write_text("services: {}\n")
+    container = GiteaContainer(fake)
+    compose = Compose(cfg, runner=container, environ={"PATH": "/usr/bin:/bin"})
+
+    changed = up.ensure_gitea_admin(cfg, compose, secrets)
+    assert changed == [
+        f"created Gitea admin {admin}"
+        if state == "absent"
+        else f"reset the password of Gitea admin {admin} to the one in {secrets.path}"
+    ]
+    assert fake.users[admin]["password"] == secrets["GITEA_ADMIN_PASSWORD"]
+    assert not [t for t in fake.tokens.values() if t["user"] == admin]  # one-off token gone
+    assert up.ensure_gitea_admin(cfg, compose, secrets) == []
+    run_gitea(lab)
+
+    argvs = container.argvs + spawned
+    values = [v for k, v in secrets.items() if k not in PUBLIC_KEYS and v]
+    values += [*fake.tokens, *container.printed]
+    leaks = [(v[:3] + "...", argv) for argv in argvs for v in values if any(v in a for a in argv)]
+    assert leaks == []
+    assert len(container.printed) == (2 if state == "absent" else 1)
+    assert any("generate-access-token" in argv for argv in container.argvs)
+    assert any(a.endswith("git") and "push" in argv for argv in spawned for a in argv[:1])
 
 
 # ---------------------------------------------------------- fake MinIO --

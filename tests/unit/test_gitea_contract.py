@@ -88,6 +88,7 @@ CALLS: list[tuple[str, Callable[[GiteaClient], object], Any]] = [
         lambda c: c.admin_create_user("bot", password="pw", email="b@x", full_name="Bot"),
         {},
     ),
+    ("admin_set_password", lambda c: c.admin_set_password("admin", "pw"), {}),
     ("list_tokens", lambda c: c.list_tokens("bot"), []),
     ("create_token", lambda c: c.create_token("bot", "lab", ["read:user"]), {}),
     ("delete_token", lambda c: c.delete_token("bot", "lab"), {}),

@@ -124,14 +124,14 @@ class FakeGitea:
         scopes: list[str] | None = None,
     ) -> tuple[int, Any]:
         """One REST call by ``user`` (basic auth, or a token with ``scopes``)."""
-        if user is None:
+        if user is None:  # every call the lab makes is authenticated
             return 401, {"message": "unauthorized"}
         if path.startswith("/users/") and "/tokens" in path and not basic:
             return 401, {"message": "auth required"}  # reqBasicOrRevProxyAuth [E2]
         m = re.fullmatch
-        if method == "GET" and path == "/user":
+        if method == "GET" and path == "/user":  # the authenticated user (spec User) [E2]
             return 200, {"login": user}
-        if r := m(r"/users/([^/]+)", path):
+        if r := m(r"/users/([^/]+)", path):  # 404 for an unknown user [E2]
             found = r[1] in self.users
             return (200, {"login": r[1]}) if found else (404, {"message": "user does not exist"})
         if (r := m(r"/admin/users/([^/]+)", path)) and method == "PATCH":
@@ -147,11 +147,13 @@ class FakeGitea:
                 self.users[r[1]]["password"] = body["password"]
             self.users[r[1]]["must_change_password"] = body.get("must_change_password", False)
             return 200, {"login": r[1]}
-        if method == "POST" and path == "/admin/users":
+        if method == "POST" and path == "/admin/users":  # CreateUserOption, 201 [E2]
             assert body["must_change_password"] is False
             self.users[body["username"]] = {"password": body["password"], "admin": False}
             return 201, {"login": body["username"]}
         if r := m(r"/users/([^/]+)/tokens", path):
+            # AccessToken: sha1 only when created, token_last_eight when listed [E2].
+            # Scopes are kept as sent: Gitea normalises them (not modelled, not read).
             if method == "GET":
                 return 200, [
                     {
@@ -173,13 +175,15 @@ class FakeGitea:
                 "scopes": sorted(body["scopes"]),
             }
             return 201, {"id": self.next_id, "name": body["name"], "sha1": value}
-        if (r := m(r"/users/([^/]+)/tokens/([^/]+)", path)) and method == "DELETE":
+        if (
+            r := m(r"/users/([^/]+)/tokens/([^/]+)", path)
+        ) and method == "DELETE":  # id or name [E2]
             for value, t in list(self.tokens.items()):
                 if t["user"] == r[1] and r[2] in (t["name"], str(t["id"])):
                     del self.tokens[value]
                     return 204, None
             return 404, {"message": "no such token"}
-        if r := m(r"/orgs/([^/]+)", path):
+        if r := m(r"/orgs/([^/]+)", path):  # Organization.username; 404 when missing (spec)
             return (200, {"username": r[1]}) if r[1] in self.orgs else (404, {"message": "nope"})
         if method == "POST" and path == "/orgs":
             self.orgs.add(body["username"])
@@ -190,13 +194,13 @@ class FakeGitea:
             return self._create_team(r[1], body)
         if (r := m(r"/teams/(\d+)", path)) and method == "PATCH":
             return self._edit_team(self.teams[int(r[1])], body)
-        if r := m(r"/teams/(\d+)/members/([^/]+)", path):
+        if r := m(r"/teams/(\d+)/members/([^/]+)", path):  # PUT 204; GET 404 if not one [E1]
             members = self.teams[int(r[1])]["members"]
             if method == "PUT":
                 members.add(r[2])
                 return 204, None
             return (200, {"login": r[2]}) if r[2] in members else (404, {"message": "nope"})
-        if (r := m(r"/orgs/([^/]+)/repos", path)) and method == "POST":
+        if (r := m(r"/orgs/([^/]+)/repos", path)) and method == "POST":  # empty repo [E4]
             full = f"{r[1]}/{body['name']}"
             assert body["auto_init"] is False
             bare = self.root / f"{full}.git"
@@ -377,6 +381,9 @@ class FakeGitea:
 
     # ---- git over smart HTTP ---------------------------------------------
     def git(self, handler: BaseHTTPRequestHandler, user: str | None, body: bytes) -> None:
+        """Smart HTTP through the real `git http-backend`. Without credentials the fake
+        answers 401 with a Basic challenge, so git only sends them when asked (Gitea
+        asks the same way for a push; the realm text is not significant and not read)."""
         if user is None:
             handler.send_response(401)
             handler.send_header("WWW-Authenticate", 'Basic realm="Gitea"')

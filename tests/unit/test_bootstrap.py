@@ -522,6 +522,8 @@ def test_no_command_the_bootstrap_runs_carries_a_secret(lab, spawned, state):
 
 # ---------------------------------------------------------- fake MinIO --
 class FakeStorage:
+    """Stands for Storage (tested against a MinIO-like server in test_storage.py)."""
+
     def __init__(self, state: dict[str, Any], creds_ok: bool = True) -> None:
         self.state = state
         self.creds_ok = creds_ok
@@ -541,6 +543,10 @@ class FakeStorage:
 
 
 class FakeAdmin:
+    """Stands for StorageAdmin (tested against MinioAdmin's shapes in test_storage.py);
+    put_user is an upsert, as the lab assumes MinIO's add-user is (not read upstream:
+    tests/fakes/EVIDENCE.md, M3)."""
+
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
 

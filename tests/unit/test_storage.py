@@ -175,7 +175,13 @@ def test_policy_comparison_ignores_order_and_string_vs_list():
 
 # ------------------------------------------------------------- admin --
 class FakeMinioAdmin:
-    """The MinioAdmin methods StorageAdmin calls, with MinIO's error shapes."""
+    """The MinioAdmin methods StorageAdmin calls, with MinIO's error shapes.
+
+    Signatures and return types as minio-py 7.2.20 `minio/minioadmin.py` (policy_add,
+    policy_info, user_add, user_info, attach_policy); a non-2xx answer raises
+    MinioAdminException(str(status), body) (`_url_open`). The error codes and the
+    user_info JSON (`status`, `policyName`) are MinIO's: tests/fakes/EVIDENCE.md, M3.
+    """
 
     def __init__(self) -> None:
         self.policies: dict[str, str] = {}

@@ -170,6 +170,7 @@ def hook_drift(hook: HookState, desired: GiteaDesired) -> list[str]:
         drift.append(f"content type {hook.content_type or 'unset'}")
     if not hook.active:
         drift.append("inactive")
+    # Gitea reads back "" for a hook made without a filter: every branch, like "*".
     if hook.branch_filter not in ("", "*"):
         drift.append(f"branch filter {hook.branch_filter}")
     return drift

@@ -291,8 +291,9 @@ class GiteaClient(JsonClient):
         active: bool = True,
         branch_filter: str = "*",
     ) -> Json:
-        # Edits must resend events and branch_filter: Gitea resets non-pointer
-        # fields that an EditHookOption omits.
+        # Edits must resend events and branch_filter: Gitea's editHook always replaces
+        # them (an omitted filter becomes ""), and changes `active` only when sent
+        # (routers/api/v1/utils/hook.go; tests/fakes/EVIDENCE.md, E5).
         return {
             "config": {"url": url, "content_type": content_type, "http_method": "post"},
             "events": list(events),

@@ -33,7 +33,10 @@ DSL_RECORDER = Path(__file__).resolve().parent / "fixtures" / "stack" / "dsl_rec
 JAVA_HOME_DEBIAN = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
 TOKEN = "test-token-0123456789"
-PAGE_CAP = 2  # the fake Gitea caps page size like MAX_RESPONSE_ITEMS does, to force paging
+# The fake Gitea caps the page size as Gitea caps `limit` at [api] MAX_RESPONSE_ITEMS
+# (default 50; noted in lab/clients/gitea.py), low here to force paging; archived
+# repositories are listed with `archived: true` (tests/fakes/EVIDENCE.md, E4).
+PAGE_CAP = 2
 ORGS: dict[str, list[dict[str, Any]]] = {
     "cd4ml": [
         {"name": "gamma", "archived": False},

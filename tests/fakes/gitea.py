@@ -19,10 +19,12 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.http import running
 
 # What a "pull_request" event expands to in a hook's read-back events [E5].
 PR_FAMILY = (
@@ -477,11 +479,5 @@ def serve(root: Path, admin: tuple[str, str]) -> Iterator[tuple[FakeGitea, int]]
     """Run a FakeGitea on 127.0.0.1; yield it and its port."""
     root.mkdir(parents=True, exist_ok=True)
     fake = FakeGitea(root, admin)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(_handler(fake)) as server:
         yield fake, server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.fakes.http import running
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _AUTH = re.compile(
@@ -172,11 +173,5 @@ def _handler(fake: FakeS3) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(fake: FakeS3) -> Iterator[str]:
     """Run ``fake`` on 127.0.0.1; yield its endpoint URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(_handler(fake)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()

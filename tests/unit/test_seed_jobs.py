@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +24,7 @@ from lab import up
 from lab.clients.gitea import GiteaClient
 from lab.config import LabConfig
 from lab.secrets import Secrets
+from tests.fakes.http import running
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_SCRIPT = ROOT / "seed-jobs" / "projects.groovy"
@@ -119,15 +119,9 @@ class GiteaHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def gitea() -> Iterator[FakeGitea]:
-    server = FakeGitea(("127.0.0.1", 0), GiteaHandler)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(GiteaHandler, FakeGitea) as server:
+        server.requests = []
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ changes and never contain a secret.
 
 Gitea: bot user, the bot's scoped API token, the organisation, a team giving the
 bot write access to every repository of the organisation, one repository per
-lab project (pushed from the project's files when new or empty), one webhook
+lab project (pushed from the project's files while its branch is missing), one webhook
 per repository to Jenkins' Gitea plugin endpoint.
 MinIO: the DVC bucket, a least-privilege policy, the DVC user, the attachment.
 Jenkins needs nothing here: its credentials come from the secrets through JCasC.
@@ -25,6 +25,7 @@ from lab.clients.gitea import (
     BOT_TOKEN_SCOPES,
     HOOK_EVENTS,
     JENKINS_HOOK_URL,
+    TEAM_UNIT_MODE,
     TEAM_UNITS,
     GiteaClient,
 )
@@ -41,6 +42,7 @@ Progress = Callable[[str], None]
 BOT_TOKEN_NAME = "lab-jenkins"  # noqa: S105 - the name of the token, not its value
 BOT_TEAM_NAME = "lab-bots"
 PUSH_TIMEOUT = 120.0
+SEED_BRANCH = "main"  # the branch a new repository's files are pushed to
 
 
 @dataclass(frozen=True)
@@ -101,15 +103,18 @@ class HookState:
 @dataclass(frozen=True)
 class RepoState:
     exists: bool
-    empty: bool = True
+    seeded: bool = False  # the default branch exists (not Gitea's async `empty` flag)
     hooks: tuple[HookState, ...] = ()
 
 
 @dataclass(frozen=True)
 class TeamState:
+    """A team as Gitea reports it: ``permission`` is "none" for a unit-based team (>= 1.24)."""
+
     id: int
     permission: str
     includes_all: bool
+    units: Mapping[str, str]  # units_map: unit key -> none/read/write/admin/owner
     has_bot: bool
 
 
@@ -132,6 +137,7 @@ class GiteaDesired:
     token_name: str = BOT_TOKEN_NAME
     token_scopes: tuple[str, ...] = BOT_TOKEN_SCOPES
     team_name: str = BOT_TEAM_NAME
+    team_units: tuple[str, ...] = TEAM_UNITS
     hook_url: str = JENKINS_HOOK_URL
     hook_events: tuple[str, ...] = HOOK_EVENTS
 
@@ -164,8 +170,30 @@ def hook_drift(hook: HookState, desired: GiteaDesired) -> list[str]:
         drift.append(f"content type {hook.content_type or 'unset'}")
     if not hook.active:
         drift.append("inactive")
+    # Gitea reads back "" for a hook made without a filter: every branch, like "*".
     if hook.branch_filter not in ("", "*"):
         drift.append(f"branch filter {hook.branch_filter}")
+    return drift
+
+
+# Team access modes above "write": a team holding one is broader than the lab wants.
+_TOO_BROAD = ("admin", "owner")
+
+
+def team_drift(team: TeamState, desired: GiteaDesired) -> list[str]:
+    """How the bot team differs from write on the wanted units of every repository."""
+    drift = []
+    if team.permission in _TOO_BROAD:
+        drift.append(f"team permission {team.permission}")
+    if not team.includes_all:
+        drift.append("not on all repositories")
+    for unit in desired.team_units:
+        mode = team.units.get(unit, "none")
+        if mode != TEAM_UNIT_MODE:
+            drift.append(f"{unit} {mode}")
+    broad = sorted(u for u, mode in team.units.items() if mode in _TOO_BROAD)
+    if broad:
+        drift.append(f"{', '.join(broad)} above {TEAM_UNIT_MODE}")
     return drift
 
 
@@ -201,10 +229,9 @@ def plan_gitea(
             f"create team {org}/{desired.team_name} (write on all repositories)",
             lambda: o.create_team(),
         )
-    elif team.permission != "write" or not team.includes_all:
+    elif drift := team_drift(team, desired):
         add(
-            f"set team {org}/{desired.team_name} to write on all repositories "
-            f"(was {team.permission}, all repositories: {team.includes_all})",
+            f"set team {org}/{desired.team_name} to write on all repositories ({'; '.join(drift)})",
             lambda: o.edit_team(team.id),
         )
     if team is None or not team.has_bot:
@@ -229,9 +256,9 @@ def _plan_repo(
     repo = repo or RepoState(exists=False)
     if not repo.exists:
         add(f"create repository {full}", lambda: o.create_repo(name))
-    if not repo.exists or repo.empty:
+    if not repo.seeded:
         add(
-            f"push {path.name} into {full} (initial commit on main)",
+            f"push {path.name} into {full} (initial commit on {SEED_BRANCH})",
             lambda: o.push_repo(name, path),
         )
     ours = [h for h in repo.hooks if h.url == desired.hook_url]
@@ -287,6 +314,7 @@ def observe_gitea(gitea: GiteaClient, desired: GiteaDesired, token: str | None) 
                     id=int(t["id"]),
                     permission=str(t.get("permission", "")),
                     includes_all=bool(t.get("includes_all_repositories")),
+                    units={str(k): str(v) for k, v in (t.get("units_map") or {}).items()},
                     has_bot=has_bot,
                 )
                 break
@@ -296,7 +324,12 @@ def observe_gitea(gitea: GiteaClient, desired: GiteaDesired, token: str | None) 
                 repos[name] = RepoState(exists=False)
                 continue
             hooks = tuple(HookState.from_api(h) for h in gitea.list_hooks(desired.org, name))
-            repos[name] = RepoState(exists=True, empty=bool(found.get("empty")), hooks=hooks)
+            # Seeded means the branch the lab pushes exists. Not `empty`: Gitea clears
+            # that flag in its push queue, after the push has returned (see
+            # tests/fakes/EVIDENCE.md), so a `lab up` right after a push would push
+            # again and be refused. The branch table is synced inside post-receive.
+            seeded = gitea.get_branch(desired.org, name, SEED_BRANCH) is not None
+            repos[name] = RepoState(exists=True, seeded=seeded, hooks=hooks)
     return GiteaObserved(
         bot_exists=bot is not None,
         token_ok=token_ok,
@@ -382,14 +415,14 @@ class GiteaApplier:
         self.gitea.create_team(
             self.desired.org,
             self.desired.team_name,
-            permission="write",
-            units=TEAM_UNITS,
+            units=self.desired.team_units,
             all_repos=True,
             description="Automation accounts (Jenkins pushes and comments as the bot)",
         )
 
     def edit_team(self, team_id: int) -> None:
-        self.gitea.edit_team(team_id, self.desired.team_name, permission="write", all_repos=True)
+        d = self.desired
+        self.gitea.edit_team(team_id, d.team_name, units=d.team_units, all_repos=True)
 
     def _team_id(self) -> int:
         for team in self.gitea.list_teams(self.desired.org):
@@ -402,7 +435,10 @@ class GiteaApplier:
 
     def create_repo(self, name: str) -> None:
         self.gitea.create_org_repo(
-            self.desired.org, name, description=f"CD4ML lab project {name}", default_branch="main"
+            self.desired.org,
+            name,
+            description=f"CD4ML lab project {name}",
+            default_branch=SEED_BRANCH,
         )
 
     def push_repo(self, name: str, path: Path) -> None:
@@ -413,6 +449,7 @@ class GiteaApplier:
             username=user,
             password=password,
             message=f"Import {name} (cd4ml-lab)",
+            branch=SEED_BRANCH,
         )
 
     def create_hook(self, repo: str) -> None:
@@ -458,7 +495,7 @@ def converge_gitea(
     observed = observe_gitea(client, desired, secrets.get("GITEA_BOT_TOKEN") or None)
     for name, _ in desired.projects:
         repo = observed.repos.get(name)
-        if repo and repo.exists and not repo.empty:
+        if repo and repo.seeded:
             progress(f"  gitea: {desired.org}/{name} already has commits; left as it is")
     ops = GiteaApplier(
         client,

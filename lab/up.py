@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from secrets import token_hex
 
 import requests
 
@@ -41,7 +42,13 @@ def ensure_prerequisites(cfg: LabConfig, compose: Compose, reporter: Reporter) -
 
 
 def ensure_gitea_admin(cfg: LabConfig, compose: Compose, secrets: Secrets) -> list[str]:
-    """Create the Gitea site admin in the container, or repair its password; report changes."""
+    """Create the Gitea site admin in the container, or repair its password; report changes.
+
+    The password never reaches a command line (it would show in `ps` on the host and
+    in Docker's exec events): `gitea admin user create` makes the admin with a random
+    password, then the lab's password is set over Gitea's API with a one-off admin
+    token that the Gitea CLI prints on stdout, and the token is deleted again.
+    """
     user = secrets.require("GITEA_ADMIN_USER")
     password = secrets.require("GITEA_ADMIN_PASSWORD")
     if _gitea_login_ok(cfg, user, password):
@@ -52,23 +59,9 @@ def ensure_gitea_admin(cfg: LabConfig, compose: Compose, secrets: Secrets) -> li
         len(row.split()) > 1 and row.split()[1] == user for row in listing.stdout.splitlines()
     )
     if exists:
-        compose.exec(
-            "gitea",
-            [
-                *gitea,
-                "admin",
-                "user",
-                "change-password",
-                "--username",
-                user,
-                "--password",
-                password,
-                "--must-change-password=false",
-            ],
-            user="git",
-        )
         change = f"reset the password of Gitea admin {user} to the one in {secrets.path}"
     else:
+        # --random-password: Gitea prints it on stdout, which is captured and dropped.
         compose.exec(
             "gitea",
             [
@@ -79,8 +72,7 @@ def ensure_gitea_admin(cfg: LabConfig, compose: Compose, secrets: Secrets) -> li
                 "--admin",
                 "--username",
                 user,
-                "--password",
-                password,
+                "--random-password",
                 "--email",
                 f"{user}@lab.invalid",
                 "--must-change-password=false",
@@ -88,6 +80,7 @@ def ensure_gitea_admin(cfg: LabConfig, compose: Compose, secrets: Secrets) -> li
             user="git",
         )
         change = f"created Gitea admin {user}"
+    _set_gitea_admin_password(cfg, compose, gitea, user, password)
     poll(
         lambda: _gitea_login_ok(cfg, user, password),
         what=f"Gitea to accept admin {user}",
@@ -95,6 +88,39 @@ def ensure_gitea_admin(cfg: LabConfig, compose: Compose, secrets: Secrets) -> li
         interval=1,
     )
     return [change]
+
+
+def _set_gitea_admin_password(
+    cfg: LabConfig, compose: Compose, gitea: list[str], user: str, password: str
+) -> None:
+    """Set ``user``'s password through the API with a one-off write:admin token."""
+    from lab.clients.gitea import GiteaClient
+
+    token_name = f"lab-bootstrap-{token_hex(4)}"  # fresh: Gitea refuses a used name
+    proc = compose.exec(
+        "gitea",
+        [
+            *gitea,
+            "admin",
+            "user",
+            "generate-access-token",
+            "--username",
+            user,
+            "--token-name",
+            token_name,
+            "--scopes",
+            "write:admin",
+            "--raw",
+        ],
+        user="git",
+    )
+    lines = (proc.stdout or "").strip().splitlines()
+    token = lines[-1].strip() if lines else ""
+    if not token or " " in token:
+        raise ServiceError(f"`gitea admin user generate-access-token` printed no token for {user}")
+    GiteaClient(cfg.gitea_url, token=token).admin_set_password(user, password)
+    # Token endpoints take basic auth only; the password works now.
+    GiteaClient(cfg.gitea_url, basic=(user, password)).delete_token(user, token_name)
 
 
 def _gitea_login_ok(cfg: LabConfig, user: str, password: str) -> bool:
@@ -180,10 +206,11 @@ def converge_jenkins(
 
 
 def _org_projects(cfg: LabConfig, secrets: Secrets) -> list[str]:
+    """The repositories the seed job makes jobs for (archived ones get none)."""
     from lab.clients.gitea import GiteaClient
 
     gitea = GiteaClient(cfg.gitea_url, token=secrets.require("GITEA_BOT_TOKEN"))
-    return sorted(repo["name"] for repo in gitea.list_org_repos(cfg.org))
+    return gitea.job_repo_names(cfg.org)
 
 
 def lab_up(

@@ -33,6 +33,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/user"),
     ("GET", "/users/{username}"),
     ("POST", "/admin/users"),
+    ("PATCH", "/admin/users/{username}"),
     ("GET", "/users/{username}/tokens"),
     ("POST", "/users/{username}/tokens"),
     ("DELETE", "/users/{username}/tokens/{token}"),
@@ -78,7 +79,7 @@ READ_FIELDS: dict[str, tuple[str, ...]] = {
     "ChangedFile": ("filename",),
     "Hook": ("active", "branch_filter", "config", "events", "id"),
     "Repository": ("default_branch", "empty", "full_name"),
-    "Team": ("id", "includes_all_repositories", "name", "permission"),
+    "Team": ("id", "includes_all_repositories", "name", "permission", "units_map"),
     "ServerVersion": ("version",),
     "User": ("login",),
 }

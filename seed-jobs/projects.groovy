@@ -84,6 +84,8 @@ List<Map> orgRepositories(String giteaUrl, String org, String token) {
 
 String org = setting('LAB_ORG', 'cd4ml')
 String giteaUrl = setting('GITEA_URL', 'http://gitea:3000').replaceAll('/+$', '')
+// Archived repositories get no job. `lab up` waits for exactly these jobs and applies
+// the same listing and filter (GiteaClient.job_repo_names in lab/clients/gitea.py).
 List<String> names = orgRepositories(giteaUrl, org, botToken())
     .findAll { Map repo -> !repo.archived }
     .collect { Map repo -> repo.name.toString() }

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import requests
 
 from lab.clients.http import JsonClient
+from lab.errors import ServiceError
 
 JENKINS_HOOK_URL = "http://jenkins:8080/gitea-webhook/post"
 # What the Gitea plugin acts on (push, pull_request incl. synchronized, create, delete).
@@ -30,6 +31,18 @@ BOT_TOKEN_SCOPES: tuple[str, ...] = (
     "read:organization",
 )
 TEAM_UNITS: tuple[str, ...] = ("repo.code", "repo.issues", "repo.pulls", "repo.releases")
+# Since Gitea 1.24 (go-gitea/gitea PR #34128, "Fix team permission") a team's own
+# access mode is only "none" or "admin"/"owner": a non-admin team's rights live in its
+# units (routers/api/v1/org/team.go CreateTeam/EditTeam parse `permission` allowing only
+# none/admin; services/convert ToTeams reports `permission` from that mode and
+# `units_map` from the team's units). So the lab asks for, and judges, units_map.
+TEAM_UNIT_MODE = "write"
+
+
+def team_units_map(units: Sequence[str] = TEAM_UNITS, mode: str = TEAM_UNIT_MODE) -> dict[str, str]:
+    """The ``units_map`` body field: each unit at ``mode``."""
+    return {unit: mode for unit in units}
+
 
 Json = dict[str, Any]
 
@@ -102,6 +115,20 @@ class GiteaClient(JsonClient):
             body["full_name"] = full_name
         return self.json("POST", "/admin/users", json=body)
 
+    def admin_set_password(self, username: str, password: str) -> Json:
+        """Set a user's password (site admin, or a token with write:admin scope).
+
+        EditUserOption requires login_name and source_id: a local user's are its name
+        and 0. The password travels in the request body only.
+        """
+        body = {
+            "login_name": username,
+            "source_id": 0,
+            "password": password,
+            "must_change_password": False,
+        }
+        return self.json("PATCH", f"/admin/users/{_seg(username)}", json=body)
+
     def list_tokens(self, username: str) -> list[Json]:
         return self.paginate(f"/users/{_seg(username)}/tokens")
 
@@ -128,23 +155,30 @@ class GiteaClient(JsonClient):
     def list_teams(self, org: str) -> list[Json]:
         return self.paginate(f"/orgs/{_seg(org)}/teams")
 
+    @staticmethod
+    def _team_body(name: str, units: Sequence[str], all_repos: bool) -> Json:
+        # `permission` is still sent: EditTeam applies includes_all_repositories only
+        # when a permission is given, and Gitea < 1.24 derives the team mode from it.
+        # Gitea >= 1.24 stores a non-admin team as "none" and uses units_map.
+        return {
+            "name": name,
+            "permission": TEAM_UNIT_MODE,
+            "units": list(units),
+            "units_map": team_units_map(units),
+            "includes_all_repositories": all_repos,
+        }
+
     def create_team(
         self,
         org: str,
         name: str,
         *,
-        permission: str = "write",
         units: Sequence[str] = TEAM_UNITS,
         all_repos: bool = True,
         description: str = "",
     ) -> Json:
-        body: Json = {
-            "name": name,
-            "permission": permission,
-            "units": list(units),
-            "includes_all_repositories": all_repos,
-            "can_create_org_repo": False,
-        }
+        """A team whose members get write on ``units`` (of every repository if ``all_repos``)."""
+        body = {**self._team_body(name, units, all_repos), "can_create_org_repo": False}
         if description:
             body["description"] = description
         return self.json("POST", f"/orgs/{_seg(org)}/teams", json=body)
@@ -154,16 +188,10 @@ class GiteaClient(JsonClient):
         team_id: int,
         name: str,
         *,
-        permission: str = "write",
         units: Sequence[str] = TEAM_UNITS,
         all_repos: bool = True,
     ) -> Json:
-        body: Json = {
-            "name": name,
-            "permission": permission,
-            "units": list(units),
-            "includes_all_repositories": all_repos,
-        }
+        body = self._team_body(name, units, all_repos)
         return self.json("PATCH", f"/teams/{_seg(team_id)}", json=body)
 
     def team_has_member(self, team_id: int, username: str) -> bool:
@@ -211,6 +239,24 @@ class GiteaClient(JsonClient):
     def list_org_repos(self, org: str) -> list[Json]:
         return self.paginate(f"/orgs/{_seg(org)}/repos")
 
+    def job_repo_names(self, org: str, *, max_pages: int = 200) -> list[str]:
+        """The org's repositories that get a Jenkins job: every one not archived.
+
+        The same listing and filter as the seed job (seed-jobs/projects.groovy): pages
+        until an empty page (Gitea silently caps `limit` at MAX_RESPONSE_ITEMS, so a
+        short page does not mean the last one) and skips `archived` repositories.
+        """
+        names: list[str] = []
+        for page in range(1, max_pages + 1):
+            path = f"/orgs/{_seg(org)}/repos"
+            batch = self.json("GET", path, params={"page": page, "limit": 50})
+            if not isinstance(batch, list):
+                raise ServiceError(f"Gitea: GET {self.api_prefix}{path} did not return a list")
+            if not batch:
+                return sorted(names)
+            names += [str(repo["name"]) for repo in batch if not repo.get("archived")]
+        raise ServiceError(f"Gitea: organisation {org} lists more than {max_pages} pages")
+
     def delete_repo(self, owner: str, repo: str) -> None:
         self.request("DELETE", f"/repos/{_seg(owner)}/{_seg(repo)}")
 
@@ -245,8 +291,9 @@ class GiteaClient(JsonClient):
         active: bool = True,
         branch_filter: str = "*",
     ) -> Json:
-        # Edits must resend events and branch_filter: Gitea resets non-pointer
-        # fields that an EditHookOption omits.
+        # Edits must resend events and branch_filter: Gitea's editHook always replaces
+        # them (an omitted filter becomes ""), and changes `active` only when sent
+        # (routers/api/v1/utils/hook.go; tests/fakes/EVIDENCE.md, E5).
         return {
             "config": {"url": url, "content_type": content_type, "http_method": "post"},
             "events": list(events),

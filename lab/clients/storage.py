@@ -25,6 +25,12 @@ SERVICE = "MinIO"
 DVC_POLICY_NAME = "cd4ml-dvc-rw"
 # S3 error codes that mean "these credentials are wrong" (not "not allowed").
 BAD_CREDENTIAL_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch"})
+# S3 error codes that an accepted signature can still get: MinIO authenticates a
+# request before it checks the policy or looks the bucket up.
+ACCEPTED_CREDENTIAL_CODES = frozenset({"AccessDenied", "NoSuchBucket"})
+# The credential probe lists this prefix: nothing lives under it, so the answer is one
+# short page, but unlike HEAD it carries MinIO's error body.
+PROBE_PREFIX = ".cd4ml-lab-credential-probe/"
 ALREADY_APPLIED = "XMinioAdminPolicyChangeAlreadyApplied"
 
 
@@ -149,17 +155,28 @@ class Storage:
         return len(self.list_objects(bucket, prefix))
 
     def credentials_valid(self, bucket: str) -> bool:
-        """False if S3 rejects these credentials; True if accepted (even if access is denied)."""
+        """False if S3 rejects these credentials; True if accepted (even if access is denied).
+
+        Probed with a listing, not a HEAD: MinIO answers a failed HEAD with no body
+        (cmd/api-response.go writeErrorResponseHeadersOnly), and minio-py 7.2.20
+        (minio/api.py `_url_open`) maps every body-less 403 to AccessDenied, so a
+        wrong key or secret would look like a mere "not allowed". A listing's error
+        has an XML body naming InvalidAccessKeyId or SignatureDoesNotMatch. (A HEAD
+        only worked by luck: with no region set, minio-py's first call for a bucket
+        is a GET ?location, which has a body; once a region is given or cached, not.)
+        """
+        what = f"list s3://{bucket}/{PROBE_PREFIX}"
         try:
-            self._client.bucket_exists(bucket)
+            for _ in self._client.list_objects(bucket, prefix=PROBE_PREFIX):
+                break
         except S3Error as exc:
             if exc.code in BAD_CREDENTIAL_CODES:
                 return False
-            if exc.code == "AccessDenied":
+            if exc.code in ACCEPTED_CREDENTIAL_CODES:
                 return True
-            raise self._fail(f"HEAD bucket {bucket}", exc) from None
+            raise self._fail(what, exc) from None
         except urllib3.exceptions.HTTPError as exc:
-            raise self._fail(f"HEAD bucket {bucket}", exc) from None
+            raise self._fail(what, exc) from None
         return True
 
 

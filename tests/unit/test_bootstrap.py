@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lab import up
 from lab.bootstrap import (
     GiteaDesired,
     GiteaObserved,
@@ -32,11 +33,12 @@ from lab.bootstrap import (
     plan_minio,
     push_directory,
 )
-from lab.clients.gitea import BOT_TOKEN_SCOPES, HOOK_EVENTS, JENKINS_HOOK_URL
+from lab.clients.gitea import BOT_TOKEN_SCOPES, HOOK_EVENTS, JENKINS_HOOK_URL, TEAM_UNITS
 from lab.clients.storage import DVC_POLICY_NAME, dvc_policy
 from lab.config import LabConfig
 from lab.errors import ServiceError
-from lab.secrets import Secrets
+from lab.secrets import PUBLIC_KEYS, Secrets
+from lab.stack import Compose
 from tests.fakes.gitea import PR_FAMILY, FakeGitea, serve
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -63,14 +65,18 @@ def good_hook(hook_id: int = 1) -> HookState:
     )
 
 
+WRITE_UNITS = dict.fromkeys(TEAM_UNITS, "write")
+
+
 def converged(*names: str) -> GiteaObserved:
     return GiteaObserved(
         bot_exists=True,
         token_ok=True,
         token_names=frozenset({"lab-jenkins"}),
         org_exists=True,
-        team=TeamState(id=3, permission="write", includes_all=True, has_bot=True),
-        repos={n: RepoState(exists=True, empty=False, hooks=(good_hook(),)) for n in names},
+        # What Gitea >= 1.24 reads back for the team the lab creates [E1 in tests/fakes].
+        team=TeamState(id=3, permission="none", includes_all=True, units=WRITE_UNITS, has_bot=True),
+        repos={n: RepoState(exists=True, seeded=True, hooks=(good_hook(),)) for n in names},
     )
 
 
@@ -114,7 +120,7 @@ def test_drifted_hook_plans_one_edit_and_duplicates_are_deleted():
     drifted = replace(good_hook(), content_type="form", events=frozenset({"push"}))
     observed = replace(
         converged("demo"),
-        repos={"demo": RepoState(exists=True, empty=False, hooks=(drifted,))},
+        repos={"demo": RepoState(exists=True, seeded=True, hooks=(drifted,))},
     )
     plan = descriptions(plan_gitea(observed, desired("demo")))
     assert plan == [
@@ -124,7 +130,7 @@ def test_drifted_hook_plans_one_edit_and_duplicates_are_deleted():
     other = HookState(9, "http://elsewhere/hook", frozenset({"push"}), "json", True)
     observed = replace(
         converged("demo"),
-        repos={"demo": RepoState(True, False, (good_hook(4), good_hook(2), other))},
+        repos={"demo": RepoState(True, True, (good_hook(4), good_hook(2), other))},
     )
     plan = descriptions(plan_gitea(observed, desired("demo")))
     assert plan == [f"delete duplicate webhook #4 cd4ml/demo -> {JENKINS_HOOK_URL}"]
@@ -145,20 +151,58 @@ def test_stale_token_is_deleted_then_recreated():
 
 def test_team_drift_and_missing_membership():
     observed = replace(
-        converged(), team=TeamState(id=3, permission="read", includes_all=False, has_bot=False)
+        converged(),
+        team=TeamState(
+            id=3,
+            permission="none",
+            includes_all=False,
+            units={**WRITE_UNITS, "repo.code": "read"},
+            has_bot=False,
+        ),
     )
     assert descriptions(plan_gitea(observed, desired())) == [
-        "set team cd4ml/lab-bots to write on all repositories (was read, all repositories: False)",
+        "set team cd4ml/lab-bots to write on all repositories "
+        "(not on all repositories; repo.code read)",
         "add cd4ml-bot to team cd4ml/lab-bots",
     ]
 
 
-def test_empty_repo_is_pushed_but_a_repo_with_commits_is_left_alone():
+def test_a_unit_based_team_reading_back_permission_none_is_converged():
+    # Gitea >= 1.24 (PR #34128): a non-admin team's own permission reads "none".
+    team = TeamState(3, "none", True, WRITE_UNITS, True)
+    assert plan_gitea(replace(converged(), team=team), desired()) == []
+    # Missing units, or a team broader than write, are drift.
+    lacking = replace(team, units={"repo.code": "write"})
+    (fix,) = descriptions(plan_gitea(replace(converged(), team=lacking), desired()))
+    assert "repo.issues none; repo.pulls none; repo.releases none" in fix
+    admin = replace(team, permission="admin", units=dict.fromkeys(TEAM_UNITS, "admin"))
+    (fix,) = descriptions(plan_gitea(replace(converged(), team=admin), desired()))
+    assert fix.startswith(
+        "set team cd4ml/lab-bots to write on all repositories (team permission admin"
+    )
+
+
+def test_inactive_or_filtered_hook_is_repaired():
+    for drifted, why in (
+        (replace(good_hook(), active=False), "inactive"),
+        (replace(good_hook(), branch_filter="main"), "branch filter main"),
+    ):
+        observed = replace(converged("demo"), repos={"demo": RepoState(True, True, (drifted,))})
+        assert descriptions(plan_gitea(observed, desired("demo"))) == [
+            f"fix webhook cd4ml/demo -> {JENKINS_HOOK_URL} ({why})"
+        ]
+    # Gitea answers "" for a hook created without a filter: that is every branch too.
+    unfiltered = replace(good_hook(), branch_filter="")
+    observed = replace(converged("demo"), repos={"demo": RepoState(True, True, (unfiltered,))})
+    assert plan_gitea(observed, desired("demo")) == []
+
+
+def test_repo_without_its_branch_is_pushed_but_a_seeded_repo_is_left_alone():
     observed = replace(
         converged("a", "b"),
         repos={
-            "a": RepoState(exists=True, empty=True, hooks=(good_hook(),)),
-            "b": RepoState(exists=True, empty=False, hooks=()),
+            "a": RepoState(exists=True, seeded=False, hooks=(good_hook(),)),
+            "b": RepoState(exists=True, seeded=True, hooks=()),
         },
     )
     assert descriptions(plan_gitea(observed, desired("a", "b"))) == [
@@ -246,9 +290,11 @@ def test_converge_gitea_builds_everything_then_a_second_run_writes_nothing(lab):
     token = Secrets.load(secrets.path)["GITEA_BOT_TOKEN"]
     assert fake.tokens[token]["user"] == "cd4ml-bot"
     assert fake.tokens[token]["scopes"] == sorted(BOT_TOKEN_SCOPES)
-    # The bot can write to every org repository through the team.
+    # The bot can write to every org repository through the team's units; the team's
+    # own mode is "none", as Gitea >= 1.24 stores a unit-based team.
     (team,) = fake.teams.values()
-    assert team["permission"] == "write" and team["includes_all_repositories"] is True
+    assert team["access_mode"] == "none" and team["includes_all_repositories"] is True
+    assert team["units"] == dict.fromkeys(TEAM_UNITS, "write")
     assert team["members"] == {"cd4ml-bot"}
     # The project's files were pushed as one commit on main, authored by the lab.
     bare = fake.repos["cd4ml/demo"]["bare"]
@@ -279,10 +325,13 @@ def test_converge_gitea_builds_everything_then_a_second_run_writes_nothing(lab):
     git_calls = [(p, u) for _, p, u in fake.log if ".git/" in p]
     assert git_calls[0][1] is None and git_calls[-1][1] == secrets["GITEA_ADMIN_USER"]
 
+    # Gitea's push queue has not run yet: the repository still reads `empty`.
+    assert fake.api("GET", "/repos/cd4ml/demo", "x", None)[1]["empty"] is True
     fake.log.clear()
     changed, said = run_gitea(lab)
     assert changed == []
     assert fake.writes == []
+    assert not [p for _, p, _ in fake.log if "git-receive-pack" in p]  # no second push
     assert said == [
         "  gitea: cd4ml/demo already has commits; left as it is",
         "  gitea: nothing to change",
@@ -296,18 +345,60 @@ def test_converge_gitea_repairs_drift(lab):
     hook["config"]["content_type"] = "form"
     hook["events"] = ["push"]
     fake.hooks["cd4ml/demo"].append(dict(hook, id=999))
+    (team,) = fake.teams.values()
+    team["units"]["repo.pulls"] = "read"
     lab["secrets"].set("GITEA_BOT_TOKEN", "0" * 40)  # no longer valid
     fake.log.clear()
     changed, _ = run_gitea(lab)
     assert [c.split(" (")[0] for c in changed] == [
         "delete stale token lab-jenkins of cd4ml-bot",
         "create token lab-jenkins for cd4ml-bot",
+        "set team cd4ml/lab-bots to write on all repositories",
         f"fix webhook cd4ml/demo -> {JENKINS_HOOK_URL}",
         f"delete duplicate webhook #999 cd4ml/demo -> {JENKINS_HOOK_URL}",
     ]
+    assert team["units"] == dict.fromkeys(TEAM_UNITS, "write")
     assert [t["name"] for t in fake.tokens.values()] == ["lab-jenkins"]
     assert lab["secrets"]["GITEA_BOT_TOKEN"] in fake.tokens
     assert run_gitea(lab)[0] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [({"active": False}, "inactive"), ({"branch_filter": "main"}, "branch filter main")],
+)
+def test_converge_gitea_reactivates_and_unfilters_the_hook(lab, change, why):
+    fake: FakeGitea = lab["fake"]
+    run_gitea(lab)
+    (hook,) = fake.hooks["cd4ml/demo"]
+    hook.update(change)
+    changed, _ = run_gitea(lab)
+    assert changed == [f"fix webhook cd4ml/demo -> {JENKINS_HOOK_URL} ({why})"]
+    assert hook["active"] is True and hook["branch_filter"] == "*"
+    assert run_gitea(lab)[0] == []
+
+
+def test_a_repo_whose_push_is_not_yet_processed_is_not_pushed_again(lab):
+    # `lab up` killed right after the push: Gitea still says empty (its push queue has
+    # not run), but the branch exists. A second push would be a non-fast-forward.
+    fake: FakeGitea = lab["fake"]
+    run_gitea(lab)
+    assert fake.repos["cd4ml/demo"]["empty"] is True
+    fake.log.clear()
+    assert run_gitea(lab)[0] == []
+    fake.run_push_queue()
+    assert fake.repos["cd4ml/demo"]["empty"] is False
+    assert run_gitea(lab)[0] == []
+
+
+def test_lab_up_expects_no_job_for_an_archived_repository(lab):
+    # The seed job skips archived repositories (tests/unit/test_seed_jobs.py); `lab up`
+    # must not wait for a job that will never come.
+    fake: FakeGitea = lab["fake"]
+    run_gitea(lab)
+    fake.api("POST", "/orgs/cd4ml/repos", "x", {"name": "old", "auto_init": False})
+    fake.repos["cd4ml/old"]["archived"] = True
+    assert up._org_projects(lab["cfg"], lab["secrets"]) == ["demo"]
 
 
 def test_push_directory_refuses_credentials_in_the_url(tmp_path):
@@ -328,8 +419,111 @@ def test_failed_push_names_the_url_and_hides_the_password(lab):
     assert "wrong-pw" not in str(err.value)
 
 
+# ------------------------------------------------- the Gitea site admin --
+class GiteaContainer:
+    """Stands in for the Docker engine under `docker compose exec gitea gitea ...`.
+
+    Records every argv the lab builds, and does to the fake Gitea what the Gitea
+    CLI would (tests/fakes/EVIDENCE.md, E2): `admin user list --admin` prints a table
+    (ID, then the name: the layout the lab parses, not re-read upstream), `create
+    --random-password` prints the password it generated, `generate-access-token --raw`
+    prints only the token.
+    """
+
+    def __init__(self, fake: FakeGitea) -> None:
+        self.fake = fake
+        self.argvs: list[list[str]] = []
+        self.printed: list[str] = []  # secrets the CLI printed (random password, tokens)
+
+    def __call__(self, argv: list[str], **_kwargs: Any) -> subprocess.CompletedProcess:
+        self.argvs.append(list(argv))
+        cmd = argv[argv.index("admin") :] if "admin" in argv else []
+
+        def flag(name: str) -> str:
+            return cmd[cmd.index(name) + 1]
+
+        out = ""
+        if cmd[:3] == ["admin", "user", "list"]:
+            admins = [u for u, info in self.fake.users.items() if info["admin"]]
+            out = "ID   Username   Email   IsActive IsAdmin 2FA\n" + "".join(
+                f"{i}   {u}   {u}@lab.invalid   true   true   false\n"
+                for i, u in enumerate(admins, 1)
+            )
+        elif cmd[:3] == ["admin", "user", "create"]:
+            if "--random-password" in cmd:
+                password = "R4nd0m-" + flag("--username")
+                self.printed.append(password)
+                out = f"generated random password is '{password}'\n"
+            else:
+                password = flag("--password")
+            self.fake.users[flag("--username")] = {"password": password, "admin": True}
+        elif cmd[:3] == ["admin", "user", "change-password"]:
+            self.fake.users[flag("--username")]["password"] = flag("--password")
+        elif cmd[:3] == ["admin", "user", "generate-access-token"]:
+            scopes = flag("--scopes").split(",")
+            token = self.fake.add_token(flag("--username"), flag("--token-name"), scopes)
+            self.printed.append(token)
+            out = token + "\n" if "--raw" in cmd else f"Access token was created: {token}\n"
+        else:
+            raise AssertionError(f"unexpected command {argv}")
+        return subprocess.CompletedProcess(argv, 0, stdout=out, stderr="")
+
+
+@pytest.fixture
+def spawned(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The argv of every process started (git, the fake's git backend, ...)."""
+    argvs: list[list[str]] = []
+    real = subprocess.Popen
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            argvs.append([str(a) for a in (args if isinstance(args, (list, tuple)) else [args])])
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Recording)
+    return argvs
+
+
+@pytest.mark.parametrize("state", ["absent", "other-password"])
+def test_no_command_the_bootstrap_runs_carries_a_secret(lab, spawned, state):
+    fake: FakeGitea = lab["fake"]
+    secrets: Secrets = lab["secrets"]
+    cfg: LabConfig = lab["cfg"]
+    admin = secrets["GITEA_ADMIN_USER"]
+    if state == "absent":
+        del fake.users[admin]
+    else:
+        fake.users[admin]["password"] = "set-by-hand-long-ago"
+    cfg.compose_file.parent.mkdir(parents=True, exist_ok=True)
+    cfg.compose_file.write_text("services: {}\n")
+    container = GiteaContainer(fake)
+    compose = Compose(cfg, runner=container, environ={"PATH": "/usr/bin:/bin"})
+
+    changed = up.ensure_gitea_admin(cfg, compose, secrets)
+    assert changed == [
+        f"created Gitea admin {admin}"
+        if state == "absent"
+        else f"reset the password of Gitea admin {admin} to the one in {secrets.path}"
+    ]
+    assert fake.users[admin]["password"] == secrets["GITEA_ADMIN_PASSWORD"]
+    assert not [t for t in fake.tokens.values() if t["user"] == admin]  # one-off token gone
+    assert up.ensure_gitea_admin(cfg, compose, secrets) == []
+    run_gitea(lab)
+
+    argvs = container.argvs + spawned
+    values = [v for k, v in secrets.items() if k not in PUBLIC_KEYS and v]
+    values += [*fake.tokens, *container.printed]
+    leaks = [(v[:3] + "...", argv) for argv in argvs for v in values if any(v in a for a in argv)]
+    assert leaks == []
+    assert len(container.printed) == (2 if state == "absent" else 1)
+    assert any("generate-access-token" in argv for argv in container.argvs)
+    assert any(a.endswith("git") and "push" in argv for argv in spawned for a in argv[:1])
+
+
 # ---------------------------------------------------------- fake MinIO --
 class FakeStorage:
+    """Stands for Storage (tested against a MinIO-like server in test_storage.py)."""
+
     def __init__(self, state: dict[str, Any], creds_ok: bool = True) -> None:
         self.state = state
         self.creds_ok = creds_ok
@@ -343,10 +537,16 @@ class FakeStorage:
         return True
 
     def credentials_valid(self, bucket: str) -> bool:
+        # Stands for Storage.credentials_valid, which tests/unit/test_storage.py runs
+        # against a server answering as MinIO does (tests/fakes/s3.py).
         return self.state["secret"] == self.state["wanted_secret"]
 
 
 class FakeAdmin:
+    """Stands for StorageAdmin (tested against MinioAdmin's shapes in test_storage.py);
+    put_user is an upsert, as the lab assumes MinIO's add-user is (not read upstream:
+    tests/fakes/EVIDENCE.md, M3)."""
+
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
 

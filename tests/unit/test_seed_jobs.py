@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +20,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
+from lab import up
+from lab.clients.gitea import GiteaClient
+from lab.config import LabConfig
+from lab.secrets import Secrets
+from tests.fakes.http import running
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED_SCRIPT = ROOT / "seed-jobs" / "projects.groovy"
 JCASC_FILE = ROOT / "casc" / "jenkins.yaml"
@@ -28,7 +33,10 @@ DSL_RECORDER = Path(__file__).resolve().parent / "fixtures" / "stack" / "dsl_rec
 JAVA_HOME_DEBIAN = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
 TOKEN = "test-token-0123456789"
-PAGE_CAP = 2  # the fake Gitea caps page size like MAX_RESPONSE_ITEMS does, to force paging
+# The fake Gitea caps the page size as Gitea caps `limit` at [api] MAX_RESPONSE_ITEMS
+# (default 50; noted in lab/clients/gitea.py), low here to force paging; archived
+# repositories are listed with `archived: true` (tests/fakes/EVIDENCE.md, E4).
+PAGE_CAP = 2
 ORGS: dict[str, list[dict[str, Any]]] = {
     "cd4ml": [
         {"name": "gamma", "archived": False},
@@ -111,15 +119,9 @@ class GiteaHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def gitea() -> Iterator[FakeGitea]:
-    server = FakeGitea(("127.0.0.1", 0), GiteaHandler)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(GiteaHandler, FakeGitea) as server:
+        server.requests = []
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +188,20 @@ def test_seed_creates_one_multibranch_job_per_active_repo(seed_runs: dict[str, d
     queued = [c["args"][0] for c in result["calls"] if c["name"] == "queue"]
     assert queued == ["cd4ml/alpha", "cd4ml/beta", "cd4ml/gamma"]
     assert "3 repositories: alpha, beta, gamma" in result["log"]
+
+
+def test_lab_up_waits_for_exactly_the_jobs_the_seed_creates(
+    seed_runs: dict[str, dict], gitea: FakeGitea, tmp_path: Path
+) -> None:
+    # Both sides read the same org listing (an archived repository, pages capped below
+    # the requested limit): `lab up` must expect the seed's jobs, no more, no fewer.
+    result = seed_runs["org"]
+    secrets, _ = Secrets.ensure(tmp_path / ".lab" / "secrets.env")
+    secrets.set("GITEA_BOT_TOKEN", TOKEN)
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_GITEA_PORT": str(gitea.server_address[1])})
+    expected = [f"{cfg.org}/{name}" for name in up._org_projects(cfg, secrets)]
+    assert expected == list(jobs_of(result)) == ["cd4ml/alpha", "cd4ml/beta", "cd4ml/gamma"]
+    assert GiteaClient(result["base"], token=TOKEN).job_repo_names("empty-org") == []
 
 
 def test_seeded_job_uses_gitea_source_pr_head_and_no_hook_management(

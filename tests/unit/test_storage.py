@@ -19,6 +19,7 @@ import requests
 from minio import Minio
 from minio.error import MinioAdminException, S3Error
 
+from lab.bootstrap import converge_minio
 from lab.clients.storage import (
     DVC_POLICY_NAME,
     Storage,
@@ -27,8 +28,12 @@ from lab.clients.storage import (
     normalise_policy,
     split_endpoint,
 )
+from lab.config import LabConfig
 from lab.errors import ConfigError, ServiceError
+from lab.secrets import Secrets
 from lab.wait import poll
+from tests.fakes.s3 import FakeS3
+from tests.fakes.s3 import serve as serve_s3
 
 MOTO = Path(sys.executable).with_name("moto_server")
 
@@ -117,17 +122,22 @@ def test_credentials_valid_tells_wrong_keys_from_missing_permission(monkeypatch)
     store = Storage("http://127.0.0.1:9", "key", "secret-key")
 
     def raising(code: str):
-        def head(_bucket: str) -> bool:
+        def listing(_bucket: str, **_kwargs: object) -> Iterator[object]:
             raise S3Error(None, code, "msg", "/b", "req", "host")  # type: ignore[arg-type]
 
-        return head
+        return listing
 
-    monkeypatch.setattr(store._client, "bucket_exists", raising("InvalidAccessKeyId"))
-    assert store.credentials_valid("lab") is False
-    monkeypatch.setattr(store._client, "bucket_exists", raising("SignatureDoesNotMatch"))
-    assert store.credentials_valid("lab") is False
-    monkeypatch.setattr(store._client, "bucket_exists", raising("AccessDenied"))
-    assert store.credentials_valid("lab") is True
+    for code, valid in [
+        ("InvalidAccessKeyId", False),
+        ("SignatureDoesNotMatch", False),
+        ("AccessDenied", True),
+        ("NoSuchBucket", True),
+    ]:
+        monkeypatch.setattr(store._client, "list_objects", raising(code))
+        assert store.credentials_valid("lab") is valid, code
+    monkeypatch.setattr(store._client, "list_objects", raising("InternalError"))
+    with pytest.raises(ServiceError, match=r"list s3://lab/.* failed: InternalError"):
+        store.credentials_valid("lab")
 
 
 def test_endpoint_parsing():
@@ -165,7 +175,13 @@ def test_policy_comparison_ignores_order_and_string_vs_list():
 
 # ------------------------------------------------------------- admin --
 class FakeMinioAdmin:
-    """The MinioAdmin methods StorageAdmin calls, with MinIO's error shapes."""
+    """The MinioAdmin methods StorageAdmin calls, with MinIO's error shapes.
+
+    Signatures and return types as minio-py 7.2.20 `minio/minioadmin.py` (policy_add,
+    policy_info, user_add, user_info, attach_policy); a non-2xx answer raises
+    MinioAdminException(str(status), body) (`_url_open`). The error codes and the
+    user_info JSON (`status`, `policyName`) are MinIO's: tests/fakes/EVIDENCE.md, M3.
+    """
 
     def __init__(self) -> None:
         self.policies: dict[str, str] = {}
@@ -240,3 +256,75 @@ def test_user_policies_parses_minio_lists():
     assert StorageAdmin.user_policies({"policyName": "a, b"}) == {"a", "b"}
     assert StorageAdmin.user_policies({}) == frozenset()
     assert StorageAdmin.user_policies(None) == frozenset()
+
+
+# ------------------------------------------------ a MinIO-like S3 server --
+@pytest.fixture
+def minio_like() -> Iterator[tuple[FakeS3, str]]:
+    fake = FakeS3(
+        users={"root": "root-secret", "dvc-user": "dvc-secret-1"},
+        grants={"root": {"*"}, "dvc-user": {"dvc"}},
+        buckets={"dvc", "other"},
+    )
+    with serve_s3(fake) as url:
+        yield fake, url
+
+
+@pytest.mark.parametrize("region", [None, "us-east-1"])
+def test_credentials_valid_sees_a_wrong_key_or_secret_as_minio_answers(minio_like, region):
+    # With a region set, minio-py never sends GET ?location first: a HEAD's body-less
+    # 403 would read as AccessDenied, i.e. "valid". The listing sees the real code.
+    fake, url = minio_like
+    assert Storage(url, "dvc-user", "dvc-secret-1", region=region).credentials_valid("dvc")
+    assert not Storage(url, "dvc-user", "wrong-secret", region=region).credentials_valid("dvc")
+    assert not Storage(url, "nobody", "dvc-secret-1", region=region).credentials_valid("dvc")
+    # Accepted but not allowed, or no bucket yet: the credentials themselves are fine.
+    assert Storage(url, "dvc-user", "dvc-secret-1", region=region).credentials_valid("other")
+    assert Storage(url, "dvc-user", "dvc-secret-1", region=region).credentials_valid("gone")
+    # The fake does answer a HEAD without a body, as MinIO does.
+    head_errors = [c for m, _, c in fake.log if m == "HEAD" and c]
+    with pytest.raises(ServiceError, match="AccessDenied"):
+        Storage(url, "nobody", "x", region="us-east-1").bucket_exists("dvc")
+    assert [c for m, _, c in fake.log if m == "HEAD" and c] == [*head_errors, "InvalidAccessKeyId"]
+
+
+class LinkedMinioAdmin(FakeMinioAdmin):
+    """The admin fake, with user secrets shared with the S3 fake (one MinIO)."""
+
+    def __init__(self, s3: FakeS3) -> None:
+        super().__init__()
+        self.s3 = s3
+
+    def user_add(self, access_key: str, secret_key: str) -> str:
+        self.s3.users[access_key] = secret_key
+        self.s3.grants.setdefault(access_key, set())
+        return super().user_add(access_key, secret_key)
+
+
+def test_a_changed_dvc_secret_is_detected_and_reset(minio_like, tmp_path):
+    fake, url = minio_like
+    secrets, _ = Secrets.ensure(tmp_path / ".lab" / "secrets.env")
+    cfg = LabConfig.load(root=tmp_path, env={})
+    key, secret = secrets["DVC_ACCESS_KEY"], secrets["DVC_SECRET_KEY"]
+    admin_api = LinkedMinioAdmin(fake)
+    admin = StorageAdmin(url, "root", "root-secret", admin=admin_api)  # type: ignore[arg-type]
+
+    def converge() -> list[str]:
+        return converge_minio(
+            cfg,
+            secrets,
+            progress=lambda _: None,
+            root=Storage(url, "root", "root-secret", region="us-east-1"),
+            admin=admin,
+            dvc=Storage(url, key, secret, region="us-east-1"),
+        )
+
+    assert len(converge()) == 4  # bucket, policy, user, attachment
+    fake.grants[key] = {cfg.dvc_bucket}
+    assert converge() == []
+    # The DVC secret was changed in MinIO (or .lab/secrets.env was regenerated with the
+    # volumes kept): the next `lab up` puts the lab's secret back.
+    fake.users[key] = "changed-elsewhere"
+    assert converge() == [f"reset the secret of DVC user {key[:2]}****** to the lab's"]
+    assert fake.users[key] == secret
+    assert converge() == []

@@ -280,6 +280,7 @@ def _build(path: Path, data: dict[str, Any], lines: dict[JsonPath, int]) -> Scen
         drivers=tuple(data.get("drivers", DRIVERS)),
         steps=tuple(steps),
         expect_failure=failure,
+        push_to_default_branch=bool(data.get("push_to_default_branch", False)),
         line=1,
     )
 

@@ -70,11 +70,23 @@ def test_start_reset_keeps_the_previous_copy_aside(lab_root: Lab) -> None:
     commit_all(copy, "my gate")
     code, out, _ = lab_root.lab("exercise", "start", "3", "--reset")
     assert code == 0
-    previous = copy.with_name("exercise-3.previous")
-    assert f"moved your previous copy to {previous}" in out
-    assert "my gate" in git(previous, "log", "--format=%s")
+    (previous,) = re.findall(r"moved your previous copy to (\S+)", out)
+    assert Path(previous).name.startswith("exercise-3.previous-")
+    assert "my gate" in git(Path(previous), "log", "--format=%s")
     assert "my gate" not in git(copy, "log", "--format=%s")
     assert "metric: accuracy" in (copy / "params.yaml").read_text()
+
+    # A second reset, within the same second even, keeps the first saved copy too.
+    (copy / "notes.txt").write_text("second try\n")
+    commit_all(copy, "second try")
+    code, out, _ = lab_root.lab("exercise", "start", "3", "--reset")
+    assert code == 0
+    (second,) = re.findall(r"moved your previous copy to (\S+)", out)
+    assert second != previous
+    assert "my gate" in git(Path(previous), "log", "--format=%s")
+    assert "second try" in git(Path(second), "log", "--format=%s")
+    kept = sorted(p.name for p in copy.parent.iterdir() if ".previous" in p.name)
+    assert kept == sorted([Path(previous).name, Path(second).name])
 
 
 @pytest.mark.parametrize("command", ["start", "check"])

@@ -107,3 +107,20 @@ def test_readme_lists_every_command_and_make_target():
     for target in ("lab-up", "lab-down", "test", "test-e2e", "lint", "bench"):
         assert f"\n{target}:" in makefile, target
         assert f"make {target}" in readme, f"README does not mention `make {target}`"
+
+
+def test_up_with_a_state_directory_that_cannot_be_written_is_a_usage_error(
+    tmp_path, monkeypatch, capsys
+):
+    import lab.up
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".lab").write_text("")  # fails like a read-only .lab, whoever runs the test
+    monkeypatch.setenv("LAB_HOME", str(home))
+    monkeypatch.setattr(lab.up, "ensure_prerequisites", lambda *a: None)
+    monkeypatch.setattr(lab.up.Compose, "ps", lambda self: [])
+    assert main(["up"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lab up: error: cannot write the lab's secrets to ")
+    assert "Traceback" not in err

@@ -206,3 +206,15 @@ def test_check_on_the_stack_without_a_lab_says_how_to_start_it(
     assert code == 3
     assert "driver stack cannot run" in err
     assert "make lab-up" in err
+
+
+def test_start_with_a_state_directory_that_cannot_be_written_is_a_usage_error(
+    lab_root: Lab,
+) -> None:
+    # `.lab` as a file fails like a read-only one, whoever runs the test (root too)
+    (lab_root.root / ".lab").write_text("")
+    code, out, err = lab_root.lab("exercise", "start", "1")
+    assert code == 2
+    assert err.startswith("lab exercise: error: cannot use ")
+    assert ".lab" in err.splitlines()[0]
+    assert "Traceback" not in out + err

@@ -124,3 +124,24 @@ def test_up_with_a_state_directory_that_cannot_be_written_is_a_usage_error(
     err = capsys.readouterr().err
     assert err.startswith("lab up: error: cannot write the lab's secrets to ")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("driver", "message"),
+    [
+        ("os:path", "is a module, not a Driver class"),
+        ("lab.errors:ConfigError", "could not be created: TypeError"),
+        ("lab.errors:EXIT_CODES", "is a dict, not a Driver class"),
+        ("lab.config:LabConfig", "could not be created: TypeError"),
+        ("lab.nosuch:Driver", "cannot be imported: ModuleNotFoundError"),
+        (":Driver", "cannot be imported: ValueError"),
+        ("lab.config:PACKAGE_ROOT", "is a PosixPath, not a Driver class"),
+        ("lab.config:Ports", "is not a lab.scenarios.driver.Driver"),
+    ],
+)
+def test_a_bad_driver_is_a_usage_error_without_traceback(driver, message, capsys):
+    code = main(["scenario", "run", "push-branch-runs-checks-only", "--driver", driver])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err.splitlines()[0]
+    assert "Traceback" not in err

@@ -46,8 +46,8 @@ def test_healthy_machine_passes_every_check(tmp_path):
     assert names_failed(checks) == []
     assert [c.name for c in checks] == [
         "docker CLI",
-        "Docker engine",
         "compose v2",
+        "Docker engine",
         "memory",
         "ports",
         "disk",
@@ -116,3 +116,9 @@ def test_raise_on_fatal_names_failures_and_fixes_but_not_warnings(tmp_path):
         raise_on_fatal(run_checks(cfg(tmp_path), probe(busy={3000})), "cannot run")
     assert str(err.value).startswith("cannot run: ports")
     assert "LAB_GITEA_PORT" in str(err.value)
+
+
+def test_compose_is_checked_even_when_no_engine_answers(tmp_path):
+    checks = run_checks(cfg(tmp_path), probe(engine=None, compose=None))
+    assert names_failed(checks) == ["compose v2", "Docker engine"]
+    assert "docker-compose-plugin" in format_checks(checks)

@@ -76,6 +76,20 @@ def run_checks(
     """All checks, in order; later ones are skipped when the engine is unreachable."""
     probe = probe or Probe()
     checks: list[Check] = []
+    if cfg.exposed:
+        # Gitea's webhook endpoint in Jenkins takes no secret (shared/upstream/STACK-NOTES.md,
+        # gitea-plugin), and the lab's accounts are meant for one person's machine.
+        checks.append(
+            Check(
+                "network exposure",
+                False,
+                f"LAB_BIND={cfg.bind}: Jenkins, Gitea and MinIO will be reachable from "
+                "other machines on the network",
+                "unset LAB_BIND (127.0.0.1) unless you mean to share the lab; Jenkins' "
+                "Gitea webhook endpoint takes no secret",
+                fatal=False,
+            )
+        )
     if not probe.which("docker"):
         checks.append(
             Check(

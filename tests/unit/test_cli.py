@@ -23,6 +23,7 @@ def no_engine(tmp_path, monkeypatch):
     docker.write_text(FAKE_DOCKER)
     docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("LAB_HOME", str(tmp_path / "home"))
     return tmp_path
 

@@ -122,3 +122,13 @@ def test_compose_is_checked_even_when_no_engine_answers(tmp_path):
     checks = run_checks(cfg(tmp_path), probe(engine=None, compose=None))
     assert names_failed(checks) == ["compose v2", "Docker engine"]
     assert "docker-compose-plugin" in format_checks(checks)
+
+
+def test_binding_beyond_loopback_is_a_warning_naming_the_exposure(tmp_path):
+    exposed = LabConfig.load(root=tmp_path, env={"LAB_BIND": "0.0.0.0"})
+    checks = run_checks(exposed, probe())
+    assert names_failed(checks) == []
+    (warning,) = [c for c in checks if c.label == "warn"]
+    assert warning.name == "network exposure"
+    assert "reachable from other machines" in warning.detail
+    assert all(c.ok for c in run_checks(cfg(tmp_path), probe()))

@@ -4,6 +4,7 @@ import stat
 import pytest
 
 from lab.cli import build_parser, main
+from tests.fakes import docker as fake_docker
 
 FAKE_DOCKER = """#!/bin/sh
 # stands for a docker CLI whose engine is not running
@@ -148,32 +149,8 @@ def test_a_bad_driver_is_a_usage_error_without_traceback(driver, message, capsys
     assert "Traceback" not in err
 
 
-NO_COMPOSE_PLUGIN = """#!/bin/sh
-# stands for a docker CLI (docker/cli v29.7.2) with a running engine but no compose plugin
-case "$1 $2" in
-  "compose -p") printf "unknown shorthand flag: 'p' in -p\\n\\nUsage:  docker [OPTIONS]\\n" >&2
-                exit 125;;
-  "compose "*) echo "docker: unknown command: docker compose" >&2; exit 1;;
-  "info "*) echo '{"ServerVersion": "29.0.0", "MemTotal": 17179869184}'; exit 0;;
-esac
-exit 1
-"""
-
-ENGINE_DOWN = """#!/bin/sh
-# stands for a docker CLI with its compose plugin and no engine answering
-case "$1 $2" in
-  "compose version") echo "Docker Compose version v2.29.1"; exit 0;;
-  *) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1;;
-esac
-"""
-
-
 def _docker(tmp_path, monkeypatch, script):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "docker").write_text(script)
-    (bindir / "docker").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    fake_docker.install(tmp_path / "bin", script, monkeypatch)
     home = tmp_path / "home"
     (home / "compose").mkdir(parents=True)
     (home / "compose" / "docker-compose.yml").write_text("services: {}\n")
@@ -182,7 +159,7 @@ def _docker(tmp_path, monkeypatch, script):
 
 @pytest.mark.parametrize("argv", [["status"], ["down"], ["logs"], ["logs", "gitea"]])
 def test_no_compose_plugin_exits_3_with_doctors_message(tmp_path, monkeypatch, capsys, argv):
-    _docker(tmp_path, monkeypatch, NO_COMPOSE_PLUGIN)
+    _docker(tmp_path, monkeypatch, fake_docker.NO_COMPOSE_PLUGIN)
     assert main(argv) == 3
     err = capsys.readouterr().err
     assert f"lab {argv[0]}: error: `docker compose` (v2 plugin) is missing" in err
@@ -191,13 +168,13 @@ def test_no_compose_plugin_exits_3_with_doctors_message(tmp_path, monkeypatch, c
 
 @pytest.mark.parametrize("argv", [["down"], ["logs"], ["status"]])
 def test_engine_down_exits_3(tmp_path, monkeypatch, capsys, argv):
-    _docker(tmp_path, monkeypatch, ENGINE_DOWN)
+    _docker(tmp_path, monkeypatch, fake_docker.ENGINE_DOWN)
     assert main(argv) == 3
     assert f"lab {argv[0]}: error: no Docker engine answers" in capsys.readouterr().err
 
 
 def test_doctor_checks_compose(tmp_path, monkeypatch, capsys):
-    _docker(tmp_path, monkeypatch, NO_COMPOSE_PLUGIN)
+    _docker(tmp_path, monkeypatch, fake_docker.NO_COMPOSE_PLUGIN)
     assert main(["doctor"]) == 3
     captured = capsys.readouterr()
     assert "[FAIL] compose v2" in captured.out

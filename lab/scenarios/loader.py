@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from lab.errors import ConfigError
+from lab.inputs import read_text_file
 from lab.scenarios import template
 from lab.scenarios.model import (
     BARE_EXPECTATIONS,
@@ -86,22 +87,18 @@ def _check_events(path: Path, text: str) -> None:
     (PyYAML's composer recurses once per level; its parser does not)."""
     depth = aliases = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                line = event.start_mark.line + 1
-                raise ScenarioError(
-                    path, [(line, f"nested more than {MAX_DEPTH} levels deep: not a scenario")]
-                )
-        elif isinstance(event, yaml.CollectionEndEvent):
+        if isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
-        elif isinstance(event, yaml.AliasEvent):
-            aliases += 1
-            if aliases > MAX_ALIASES:
+            continue
+        depth += isinstance(event, yaml.CollectionStartEvent)
+        aliases += isinstance(event, yaml.AliasEvent)
+        for count, bound, what in (
+            (depth, MAX_DEPTH, f"nested more than {MAX_DEPTH} levels deep"),
+            (aliases, MAX_ALIASES, f"more than {MAX_ALIASES} YAML aliases (*name)"),
+        ):
+            if count > bound:
                 line = event.start_mark.line + 1
-                raise ScenarioError(
-                    path, [(line, f"more than {MAX_ALIASES} YAML aliases (*name): not a scenario")]
-                )
+                raise ScenarioError(path, [(line, f"{what}: not a scenario")])
 
 
 def _check_expanded_size(path: Path, root: yaml.Node) -> None:
@@ -359,7 +356,7 @@ def load_text(path: Path, text: str) -> Scenario:
     size = len(text.encode("utf-8"))
     if size > MAX_BYTES:
         raise ScenarioError(
-            path, [(1, f"{size} bytes: a scenario file is at most {MAX_BYTES // 1024} KiB")]
+            path, [(1, f"{size} bytes; a scenario file is at most {MAX_BYTES // 1024} KiB")]
         )
     node = _compose(path, text)
     if node is None:
@@ -383,23 +380,9 @@ def load_text(path: Path, text: str) -> Scenario:
 def _read(path: Path) -> str:
     """The file's text, refusing before reading it whole what cannot be a scenario."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ScenarioError(
-                path, [(1, f"{size} bytes: a scenario file is at most {MAX_BYTES // 1024} KiB")]
-            )
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a scenario file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read scenario: {exc.strerror}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ScenarioError(
-            path, [(line, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})")]
-        ) from None
+        return read_text_file(path, "a scenario file", max_bytes=MAX_BYTES)
+    except ConfigError as exc:
+        raise ScenarioError(path, [(1, exc.message.removeprefix(f"{path}: "))]) from None
 
 
 def load(path: Path) -> Scenario:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from lab import __version__
 from lab.config import LabConfig
-from lab.errors import EXIT_CODES, LabError
+from lab.errors import EXIT_CODES, LabError, os_error
 
 Handler = Callable[[argparse.Namespace, LabConfig], int]
 
@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabError as exc:
         print(f"lab {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # e.g. a read-only .lab: name the path, no traceback
+        error = os_error(exc)
+        print(f"lab {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         print(f"lab {args.command}: interrupted", file=sys.stderr)
         return 130

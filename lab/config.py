@@ -7,6 +7,7 @@ Values come from defaults below, overridden by ``LAB_*`` environment variables
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,12 +57,35 @@ class Ports:
 @dataclass(frozen=True)
 class LabConfig:
     root: Path
-    bind: str = "127.0.0.1"
-    ports: Ports = field(default_factory=Ports)
+    _bind: str = "127.0.0.1"
+    _ports: Ports = field(default_factory=Ports)
+    # Why LAB_BIND / LAB_*_PORT are unusable, if they are: raised when they are used, so
+    # offline commands (lint, scenario list, the local driver) run whatever they say.
+    network_error: str = ""
     org: str = "cd4ml"
     dvc_bucket: str = "cd4ml-dvc"
     bot_email: str = "cd4ml-bot@lab.invalid"
     timeout_up: float = 900.0
+
+    # ---- where the lab listens ---------------------------------------------
+    @property
+    def bind(self) -> str:
+        self._check_network()
+        return self._bind
+
+    @property
+    def ports(self) -> Ports:
+        self._check_network()
+        return self._ports
+
+    @property
+    def exposed(self) -> bool:
+        """True when the lab's ports are reachable from other machines (not loopback)."""
+        return not ipaddress.ip_address(self.bind).is_loopback
+
+    def _check_network(self) -> None:
+        if self.network_error:
+            raise ConfigError(self.network_error)
 
     # ---- paths -------------------------------------------------------
     @property
@@ -134,19 +158,46 @@ class LabConfig:
     def load(cls, root: Path | None = None, env: Mapping[str, str] | None = None) -> LabConfig:
         env = os.environ if env is None else env
         if root is None:
-            root = Path(env["LAB_HOME"]) if env.get("LAB_HOME") else PACKAGE_ROOT
-        ports = Ports(
-            jenkins=_int_env(env, "LAB_JENKINS_PORT", Ports.jenkins),
-            gitea=_int_env(env, "LAB_GITEA_PORT", Ports.gitea),
-            minio=_int_env(env, "LAB_MINIO_PORT", Ports.minio),
-            minio_console=_int_env(env, "LAB_MINIO_CONSOLE_PORT", Ports.minio_console),
-        )
-        if len(set(ports.as_dict().values())) != 4:
-            raise ConfigError(f"LAB_*_PORT variables must be distinct, got {ports.as_dict()}")
+            home = env.get("LAB_HOME")
+            if home and not Path(home).is_dir():
+                raise ConfigError(
+                    f"LAB_HOME={home}: no such directory",
+                    hint="point LAB_HOME at a cd4ml-lab checkout, or unset it",
+                )
+            root = Path(home) if home else PACKAGE_ROOT
+        ports, bind, error = Ports(), env.get("LAB_BIND", "") or "127.0.0.1", ""
+        try:
+            ports = _ports(env)
+            _check_bind(bind)
+        except ConfigError as exc:
+            error = exc.message
         return cls(
             root=Path(root).resolve(),
-            bind=env.get("LAB_BIND", "127.0.0.1") or "127.0.0.1",
-            ports=ports,
+            _bind=bind,
+            _ports=ports,
+            network_error=error,
             org=env.get("LAB_ORG", "cd4ml") or "cd4ml",
             dvc_bucket=env.get("LAB_DVC_BUCKET", "cd4ml-dvc") or "cd4ml-dvc",
         )
+
+
+def _ports(env: Mapping[str, str]) -> Ports:
+    ports = Ports(
+        jenkins=_int_env(env, "LAB_JENKINS_PORT", Ports.jenkins),
+        gitea=_int_env(env, "LAB_GITEA_PORT", Ports.gitea),
+        minio=_int_env(env, "LAB_MINIO_PORT", Ports.minio),
+        minio_console=_int_env(env, "LAB_MINIO_CONSOLE_PORT", Ports.minio_console),
+    )
+    if len(set(ports.as_dict().values())) != 4:
+        raise ConfigError(f"LAB_*_PORT variables must be distinct, got {ports.as_dict()}")
+    return ports
+
+
+def _check_bind(bind: str) -> None:
+    try:
+        ipaddress.ip_address(bind)
+    except ValueError:
+        raise ConfigError(
+            f"environment variable LAB_BIND={bind!r} is not an IP address "
+            "(127.0.0.1 keeps the lab on this machine)"
+        ) from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from lab.config import LabConfig
 from lab.errors import PrerequisiteMissing
+from lab.stack import NO_COMPOSE, NO_COMPOSE_FIX
 
 MIN_COMPOSE = (2, 20, 0)  # `up --wait --wait-timeout` and `ps --format json` rows
 MIN_MEMORY_GIB = 4.0
@@ -75,6 +76,20 @@ def run_checks(
     """All checks, in order; later ones are skipped when the engine is unreachable."""
     probe = probe or Probe()
     checks: list[Check] = []
+    if cfg.exposed:
+        # Gitea's webhook endpoint in Jenkins takes no secret (shared/upstream/STACK-NOTES.md,
+        # gitea-plugin), and the lab's accounts are meant for one person's machine.
+        checks.append(
+            Check(
+                "network exposure",
+                False,
+                f"LAB_BIND={cfg.bind}: Jenkins, Gitea and MinIO will be reachable from "
+                "other machines on the network",
+                "unset LAB_BIND (127.0.0.1) unless you mean to share the lab; Jenkins' "
+                "Gitea webhook endpoint takes no secret",
+                fatal=False,
+            )
+        )
     if not probe.which("docker"):
         checks.append(
             Check(
@@ -86,6 +101,8 @@ def run_checks(
         )
         return checks
     checks.append(Check("docker CLI", True, probe.which("docker") or "docker"))
+    # A CLI plugin: checked whether or not an engine answers.
+    checks.append(compose_check(probe))
 
     info = probe.run(["docker", "info", "--format", "{{json .}}"])
     engine: dict = {}
@@ -108,31 +125,6 @@ def run_checks(
         )
         return checks
     checks.append(Check("Docker engine", True, f"server {engine['ServerVersion']}"))
-
-    compose = probe.run(["docker", "compose", "version", "--short"])
-    version = compose.stdout.strip() if compose.returncode == 0 else ""
-    if not version:
-        checks.append(
-            Check(
-                "compose v2",
-                False,
-                "`docker compose` (v2 plugin) is missing",
-                "install the docker-compose-plugin package or update Docker Desktop; "
-                "the v1 `docker-compose` script is not enough",
-            )
-        )
-    elif parse_version(version) < MIN_COMPOSE:
-        need = ".".join(map(str, MIN_COMPOSE))
-        checks.append(
-            Check(
-                "compose v2",
-                False,
-                f"docker compose {version} is older than {need}",
-                "update Docker Desktop or the docker-compose-plugin package",
-            )
-        )
-    else:
-        checks.append(Check("compose v2", True, f"docker compose {version}"))
 
     mem_gib = float(engine.get("MemTotal", 0)) / 2**30
     if mem_gib < MIN_MEMORY_GIB:
@@ -191,6 +183,22 @@ def run_checks(
         )
     )
     return checks
+
+
+def compose_check(probe: Probe) -> Check:
+    compose = probe.run(["docker", "compose", "version", "--short"])
+    version = compose.stdout.strip() if compose.returncode == 0 else ""
+    if not version:
+        return Check("compose v2", False, NO_COMPOSE, NO_COMPOSE_FIX)
+    if parse_version(version) < MIN_COMPOSE:
+        need = ".".join(map(str, MIN_COMPOSE))
+        return Check(
+            "compose v2",
+            False,
+            f"docker compose {version} is older than {need}",
+            "update Docker Desktop or the docker-compose-plugin package",
+        )
+    return Check("compose v2", True, f"docker compose {version}")
 
 
 def fatal_failures(checks: Sequence[Check]) -> list[Check]:

@@ -61,6 +61,18 @@ class WaitTimeout(LabError):
     exit_code = 5
 
 
+def os_error(exc: OSError, doing: str | None = None) -> ConfigError:
+    """A file-system error (read-only or missing directory, permissions) as a usage error
+    naming the path: the user fixes it on their side."""
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    reason = exc.strerror or type(exc).__name__
+    head = doing or f"cannot use {where or 'a file'}"
+    return ConfigError(
+        f"{head}: {reason}" + (f" ({where})" if doing and where else ""),
+        hint="check that the lab's directories exist and are writable by you",
+    )
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     CheckFailed.exit_code: "a check, lint or scenario failed",

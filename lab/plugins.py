@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import ConfigError
+from lab.inputs import read_text_file
 from lab.lint import lexer
 
 _PLUGIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -44,10 +45,9 @@ class PluginPin:
 
 def read_plugins(path: Path) -> dict[str, PluginPin]:
     """Parse a ``plugins.txt``; errors name ``file:line``. Every plugin must be pinned."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: plugin list not found")
+    text = read_text_file(path, "a plugin list (plugins.txt)")
     pins: dict[str, PluginPin] = {}
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue

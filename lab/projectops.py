@@ -34,19 +34,32 @@ class LocalRepo:
     with_jenkinsfile: list[str]
 
 
-def inspect_repository(path: Path) -> LocalRepo:
-    """The branches of a local git repository and which of them carry a Jenkinsfile."""
+def inspect_repository(path: Path, cfg: LabConfig | None = None) -> LocalRepo:
+    """The branches of a local git repository and which of them carry a Jenkinsfile.
+
+    Checked before the lab is contacted: the path must be the top of its own repository
+    (the lab pushes whole repositories, so a subdirectory would take its parent's files
+    along), with at least one commit and a Jenkinsfile at the root of some branch.
+    """
     path = path.expanduser().resolve()
-    if not path.is_dir():
+    if not path.exists():
         raise ConfigError(f"{path}: no such directory")
-    probe = _git(path, "rev-parse", "--git-dir", check=False)
+    if not path.is_dir():
+        raise ConfigError(f"{path}: not a directory", hint="pass the repository's directory")
+    probe = _git(path, "rev-parse", "--show-toplevel", check=False)
     if probe.returncode != 0:
         raise ConfigError(
             f"{path} is not a git repository", hint="`git init` and commit your project first"
         )
+    top = Path(probe.stdout.strip()).resolve()
+    if top != path:
+        raise _subdirectory_error(path, top, cfg)
     refs = _git(path, "for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout.split()
     if not refs:
-        raise ConfigError(f"{path}: the repository has no branch with a commit yet")
+        raise ConfigError(
+            f"{path}: the repository has no commit yet",
+            hint="commit your project (with its Jenkinsfile) first",
+        )
     with_jf = [
         b
         for b in refs
@@ -58,6 +71,24 @@ def inspect_repository(path: Path) -> LocalRepo:
             hint="the lab's jobs run `Jenkinsfile` (multibranch script path); commit one",
         )
     return LocalRepo(path, refs, with_jf)
+
+
+def _subdirectory_error(path: Path, top: Path, cfg: LabConfig | None) -> ConfigError:
+    """Refuse a directory inside a repository: pushing it would push its whole parent."""
+    if cfg is not None and path.parent == cfg.projects_dir.resolve():
+        return ConfigError(
+            f"{path} is a project shipped with the lab, not a repository of its own",
+            hint=f"`lab up` already pushes it as {cfg.org}/{path.name}; "
+            "to change it, edit it in the lab's checkout and run `lab up`",
+        )
+    rel = path.relative_to(top).as_posix()
+    return ConfigError(
+        f"{path} is the subdirectory {rel} of the git repository {top}; "
+        "the lab adds whole repositories only, never part of one",
+        hint=f"make it a repository of its own, e.g. with its history: `git -C {top} subtree "
+        f"split --prefix={rel} -b {path.name}-only && git clone --branch {path.name}-only "
+        f"{top} ../{path.name}`, then `lab project add ../{path.name}`",
+    )
 
 
 def _git(path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -80,7 +111,7 @@ def add_project(
     progress: Progress = print,
 ) -> list[str]:
     """Add (or refresh) a user project; return what changed."""
-    repo = inspect_repository(source)
+    repo = inspect_repository(source, cfg)
     name = registry.check_name(name or repo.path.name)
     if name in {n for n, _ in shipped_projects(cfg)}:
         raise ConfigError(

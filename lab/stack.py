@@ -25,6 +25,23 @@ _NO_ENGINE_MARKERS = (
     "docker daemon is not running",
 )
 
+# What the docker CLI says when the compose v2 plugin is missing. `docker compose -p ...`:
+# the root command parses `-p` itself (TraverseChildren) and pflag answers "unknown
+# shorthand flag: 'p' in -p" (spf13/pflag errors.go, v1.0.10; docker/cli cli/cobra.go
+# FlagErrorFunc, v29.7.2). `docker compose version`: "docker: 'compose' is not a docker
+# command." up to docker/cli v27.5.1, "docker: unknown command: docker compose" from
+# v28.0.0 (cmd/docker/docker.go at those tags).
+_NO_COMPOSE_MARKERS = (
+    "unknown shorthand flag: 'p' in -p",
+    "'compose' is not a docker command",
+    "unknown command: docker compose",
+)
+NO_COMPOSE = "`docker compose` (v2 plugin) is missing"
+NO_COMPOSE_FIX = (
+    "install the docker-compose-plugin package or update Docker Desktop; "
+    "the v1 `docker-compose` script is not enough"
+)
+
 # Services `lab up` starts before the bootstrap, and the ones that need its results.
 STAGE_ONE = ("docker", "gitea", "minio")
 STAGE_TWO = ("jenkins",)
@@ -97,6 +114,12 @@ class Compose:
             ) from None
         if check and proc.returncode != 0:
             tail = _tail((proc.stderr or "") + (proc.stdout or ""))
+            if not capture:  # streamed to the user: ask docker what is missing
+                tail = self._diagnose() or tail
+            if any(marker in tail for marker in _NO_COMPOSE_MARKERS):
+                raise PrerequisiteMissing(
+                    f"{NO_COMPOSE}: {tail.splitlines()[0]}", hint=NO_COMPOSE_FIX
+                )
             if any(marker in tail for marker in _NO_ENGINE_MARKERS):
                 raise PrerequisiteMissing(
                     f"no Docker engine answers: {tail.splitlines()[-1]}",
@@ -107,6 +130,20 @@ class Compose:
                 + (f":\n{tail}" if tail else "")
             )
         return proc
+
+    def _diagnose(self) -> str:
+        """After a streamed command failed: the output of the first of `docker compose
+        version` and `docker info` that fails too (a missing plugin or engine), else ""."""
+        for argv in (["docker", "compose", "version"], ["docker", "info", "--format", "{{.ID}}"]):
+            try:
+                probe = self._run(
+                    argv, env=self.env(), text=True, capture_output=True, timeout=15, check=False
+                )
+            except (OSError, subprocess.TimeoutExpired):
+                return ""
+            if probe.returncode != 0:
+                return _tail((probe.stderr or "") + (probe.stdout or ""))
+        return ""
 
     # ---- operations ------------------------------------------------------
     def up(self, services: Sequence[str], *, timeout: float) -> None:

@@ -225,7 +225,7 @@ def lab_up(
     with reporter.phase("secrets"):
         secrets, created = Secrets.ensure(cfg.secrets_file)
         if created:
-            changes.append(f"generated {len(created)} secrets in {cfg.secrets_file}")
+            changes.append(f"generated {', '.join(created)} in {cfg.secrets_file}")
         reporter.note(f"{cfg.secrets_file} (mode 0600)")
     before = _containers(compose)
     with reporter.phase(f"starting {', '.join(STAGE_ONE)} (docker compose up --wait)"):

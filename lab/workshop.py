@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,15 +177,15 @@ def start(
     """Create (once) the attendee's copy for exercise ``number`` and register it.
 
     Idempotent: an existing copy is left as it is (only its registration is restored).
-    ``reset`` moves the existing copy aside to ``exercise-N.previous`` (replacing an
-    older one) and starts again from the demo.
+    ``reset`` moves the existing copy aside to ``exercise-N.previous-<UTC time>`` (every
+    earlier one is kept: nothing an attendee wrote is deleted) and starts again from the
+    demo.
     """
     exercise = get_exercise(cfg, number)
     dest = copy_path(cfg, number)
     previous = None
     if reset and dest.exists():
-        previous = dest.with_name(dest.name + ".previous")
-        shutil.rmtree(previous, ignore_errors=True)
+        previous = _aside(dest)
         dest.rename(previous)
         progress(f"moved your previous copy to {previous}")
     created = not dest.exists()
@@ -200,6 +201,17 @@ def start(
         registry.record(cfg, exercise.project, dest)
         progress(f"registered {dest} as lab project {exercise.project}")
     return Started(exercise, dest, created, previous)
+
+
+def _aside(dest: Path) -> Path:
+    """A new name beside ``dest`` for a copy set aside, never one already taken."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = dest.with_name(f"{dest.name}.previous-{stamp}")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = dest.with_name(f"{dest.name}.previous-{stamp}-{n}")
+    return candidate
 
 
 def _create_copy(cfg: LabConfig, exercise: Exercise, dest: Path, progress: Progress) -> None:

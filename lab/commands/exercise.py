@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     starter.add_argument(
         "--reset",
         action="store_true",
-        help="start again from the demo (your copy is moved to exercise-N.previous)",
+        help="start again from the demo (your copy is kept, moved to "
+        "exercise-N.previous-<UTC time>)",
     )
     starter.set_defaults(handler=_start)
 

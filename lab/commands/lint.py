@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from lab.config import LabConfig
 from lab.errors import ConfigError, PrerequisiteMissing
+from lab.inputs import read_text_file
 
 if TYPE_CHECKING:
     from lab.lint.validator import Validator
@@ -63,8 +64,7 @@ def _lint(args: argparse.Namespace, cfg: LabConfig) -> int:
             hint="pass the path of a Jenkinsfile: `lab lint path/to/Jenkinsfile`",
         )
     for path in paths:
-        if not path.exists():
-            raise ConfigError(f"{path}: no such file")
+        read_text_file(path, "a Jenkinsfile")  # a usage error (2), not a lint finding
     plugins_file = args.plugins or cfg.casc_dir / "plugins.txt"
     casc_file = args.casc or cfg.casc_dir / "jenkins.yaml"
     ctx = engine.build_context(

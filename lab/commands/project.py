@@ -58,8 +58,9 @@ def _seeder(cfg: LabConfig, secrets: Secrets, reporter: Reporter):  # type: igno
 
 
 def cmd_add(args: argparse.Namespace, cfg: LabConfig) -> int:
-    from lab.projectops import add_project
+    from lab.projectops import add_project, inspect_repository
 
+    inspect_repository(args.path, cfg)  # a bad path is a usage error, before the lab is reached
     secrets, gitea = _lab(cfg)
     reporter = Reporter()
     with reporter.phase(f"adding {args.path} to the lab"):

@@ -7,8 +7,9 @@ import sys
 import time
 
 from lab.config import LabConfig
-from lab.errors import CheckFailed, PrerequisiteMissing
+from lab.errors import CheckFailed, ConfigError, PrerequisiteMissing
 from lab.report import Reporter
+from lab.scenarios.model import Scenario
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,17 +44,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace, cfg: LabConfig) -> int:
     from lab.scenarios import loader
 
-    paths = loader.discover(cfg.scenarios_dir)
-    if not paths:
+    loaded = loader.load_all(cfg.scenarios_dir)
+    if not loaded:
         print(f"no scenarios in {cfg.scenarios_dir}")
         return 0
-    scenarios = [loader.load(p) for p in paths]
-    width = max(len(s.name) for s in scenarios)
-    for s in scenarios:
+    width = max(
+        len(result.name if isinstance(result, Scenario) else path.name) for path, result in loaded
+    )
+    invalid = []
+    for path, result in loaded:
+        if not isinstance(result, Scenario):
+            invalid.append(path.name)
+            first, *rest = str(result.message).splitlines()
+            print(f"{path.name:<{width}}  INVALID    {first}")
+            for line in rest:
+                print(f"{'':<{width}}             {line.strip()}")
+            continue
+        s = result
         tags = ",".join(s.drivers)
         marks = f" [{', '.join(s.marks)}]" if s.marks else ""
         summary = s.description.strip().splitlines()[0] if s.description.strip() else ""
         print(f"{s.name:<{width}}  {tags:<11}{marks}  {summary}".rstrip())
+    if invalid:
+        raise ConfigError(
+            f"{len(invalid)} of {len(loaded)} scenario file(s) are invalid: {', '.join(invalid)}",
+            hint="the format is described in scenarios/README.md",
+        )
     return 0
 
 

@@ -9,7 +9,7 @@ from lab.doctor import format_checks, raise_on_fatal, run_checks
 from lab.errors import ConfigError
 from lab.report import Reporter
 from lab.secrets import ALL_KEYS, PUBLIC_KEYS, Secrets, mask
-from lab.stack import Compose
+from lab.stack import STAGE_ONE, STAGE_TWO, Compose
 from lab.status import collect_status, format_status
 
 
@@ -37,7 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_creds)
 
     p = sub.add_parser("logs", help="logs of one service (or all)")
-    p.add_argument("service", nargs="?", help="jenkins, gitea, minio or docker")
+    p.add_argument(
+        "service",
+        nargs="?",
+        choices=sorted((*STAGE_ONE, *STAGE_TWO)),
+        help="one of %(choices)s (default: all)",
+    )
     p.add_argument("--tail", type=int, default=200, help="lines from the end (default 200)")
     p.add_argument("-f", "--follow", action="store_true", help="keep following")
     p.set_defaults(handler=cmd_logs)

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from lab.errors import ConfigError
+from lab.inputs import read_text_file
 
 
 def _ids(node: Any, out: set[str]) -> None:
@@ -24,10 +25,9 @@ def _ids(node: Any, out: set[str]) -> None:
 
 def credential_ids(path: Path) -> set[str]:
     """Every ``id`` under the top-level ``credentials:`` section (system and folder domains)."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: JCasC file not found")
+    text = read_text_file(path, "a JCasC file (jenkins.yaml)")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

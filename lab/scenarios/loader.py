@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from lab.errors import ConfigError
+from lab.inputs import read_text_file
 from lab.scenarios import template
 from lab.scenarios.model import (
     BARE_EXPECTATIONS,
@@ -34,6 +35,14 @@ from lab.scenarios.model import (
 )
 
 JsonPath = tuple[str | int, ...]
+
+# Bounds on what the loader reads, so a hostile or mistaken file fails fast with a clear
+# error instead of exhausting memory or the stack. The shipped scenarios are 1-3 KiB,
+# a few levels deep, without aliases.
+MAX_BYTES = 64 * 1024
+MAX_DEPTH = 32
+MAX_ALIASES = 64
+MAX_NODES = 20_000  # YAML nodes once every alias is expanded
 
 
 class ScenarioError(ConfigError):
@@ -60,13 +69,71 @@ def schema() -> dict[str, Any]:
 
 def _compose(path: Path, text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_events(path, text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise ScenarioError(path, [(line, f"YAML syntax: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(path, [(1, f"YAML: {exc}")]) from None
+    if node is not None:
+        _check_expanded_size(path, node)
+    return node
+
+
+def _check_events(path: Path, text: str) -> None:
+    """Refuse deep nesting and many aliases from the event stream, before any node is built
+    (PyYAML's composer recurses once per level; its parser does not)."""
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            continue
+        depth += isinstance(event, yaml.CollectionStartEvent)
+        aliases += isinstance(event, yaml.AliasEvent)
+        for count, bound, what in (
+            (depth, MAX_DEPTH, f"nested more than {MAX_DEPTH} levels deep"),
+            (aliases, MAX_ALIASES, f"more than {MAX_ALIASES} YAML aliases (*name)"),
+        ):
+            if count > bound:
+                line = event.start_mark.line + 1
+                raise ScenarioError(path, [(line, f"{what}: not a scenario")])
+
+
+def _check_expanded_size(path: Path, root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it past MAX_NODES nodes (billion laughs):
+    what is built from it (data, schema validation) walks every expanded node."""
+    sizes: dict[int, int] = {}
+    # Children before parents, each node once: iterative, so depth costs no stack.
+    order: list[yaml.Node] = []
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in sizes:
+            continue
+        if expanded:
+            order.append(node)
+            sizes[id(node)] = 0
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    for node in order:
+        sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+        if sizes[id(node)] > MAX_NODES:
+            line = node.start_mark.line + 1
+            raise ScenarioError(
+                path,
+                [(line, f"its aliases expand it past {MAX_NODES} YAML nodes: not a scenario")],
+            )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _lines(
@@ -280,11 +347,17 @@ def _build(path: Path, data: dict[str, Any], lines: dict[JsonPath, int]) -> Scen
         drivers=tuple(data.get("drivers", DRIVERS)),
         steps=tuple(steps),
         expect_failure=failure,
+        push_to_default_branch=bool(data.get("push_to_default_branch", False)),
         line=1,
     )
 
 
 def load_text(path: Path, text: str) -> Scenario:
+    size = len(text.encode("utf-8"))
+    if size > MAX_BYTES:
+        raise ScenarioError(
+            path, [(1, f"{size} bytes; a scenario file is at most {MAX_BYTES // 1024} KiB")]
+        )
     node = _compose(path, text)
     if node is None:
         raise ScenarioError(path, [(1, "empty file: a scenario needs `name` and `steps`")])
@@ -304,29 +377,38 @@ def load_text(path: Path, text: str) -> Scenario:
     return scenario
 
 
-def load(path: Path) -> Scenario:
+def _read(path: Path) -> str:
+    """The file's text, refusing before reading it whole what cannot be a scenario."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read scenario: {exc.strerror}") from None
-    return load_text(path, text)
+        return read_text_file(path, "a scenario file", max_bytes=MAX_BYTES)
+    except ConfigError as exc:
+        raise ScenarioError(path, [(1, exc.message.removeprefix(f"{path}: "))]) from None
+
+
+def load(path: Path) -> Scenario:
+    return load_text(path, _read(path))
+
+
+_TOP_LEVEL_KEY = re.compile(r"^(steps|name)\s*:", re.MULTILINE)
 
 
 def looks_like_scenario(path: Path) -> bool:
-    """True when a YAML file has the scenario shape (top-level `name` and `steps`).
-
-    A file that does not parse counts as a scenario when it has a top-level ``steps:``
-    line, so a broken scenario is reported instead of silently ignored.
+    """True when a YAML file is meant as a scenario, decided without parsing it: it has a
+    top-level ``steps:`` or ``name:`` line. An empty, oversized or non-UTF-8 file counts,
+    so its problem is reported instead of the file being silently ignored.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
+        with path.open("rb") as handle:
+            head = handle.read(MAX_BYTES + 1)
+    except OSError:
+        return True  # load() names the problem
+    if not head.strip() or len(head) > MAX_BYTES:
+        return True
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return re.search(r"^steps\s*:", text, re.MULTILINE) is not None
-    return isinstance(data, dict) and "steps" in data and "name" in data
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return _TOP_LEVEL_KEY.search(text) is not None
 
 
 def discover(directory: Path) -> list[Path]:
@@ -337,18 +419,42 @@ def discover(directory: Path) -> list[Path]:
     return [p for p in files if looks_like_scenario(p)]
 
 
-def find(directory: Path, names: Sequence[str]) -> list[Scenario]:
-    """Load the scenarios named (by `name:` or file stem), in the order given."""
-    by_name: dict[str, Scenario] = {}
+def load_all(directory: Path) -> list[tuple[Path, Scenario | ConfigError]]:
+    """Every scenario file of ``directory`` loaded, or the error that names its problem:
+    one broken file does not hide the others."""
+    loaded: list[tuple[Path, Scenario | ConfigError]] = []
     for path in discover(directory):
-        scenario = load(path)
-        by_name[scenario.name] = scenario
-        by_name.setdefault(path.stem, scenario)
+        try:
+            loaded.append((path, load(path)))
+        except ConfigError as exc:
+            loaded.append((path, exc))
+    return loaded
+
+
+def find(directory: Path, names: Sequence[str]) -> list[Scenario]:
+    """Load the scenarios named (by `name:` or file stem), in the order given.
+
+    A broken file stops this only when it is one of those asked for (by stem); its
+    error is then raised. Otherwise it is reported by `lab scenario list`.
+    """
+    by_name: dict[str, Scenario] = {}
+    broken: dict[str, ConfigError] = {}
+    for path, result in load_all(directory):
+        if isinstance(result, ConfigError):
+            broken[path.stem] = result
+            continue
+        by_name[result.name] = result
+        by_name.setdefault(path.stem, result)
+    for name in names:
+        if name not in by_name and name in broken:
+            raise broken[name]
     missing = [n for n in names if n not in by_name]
     if missing:
         known = sorted({s.name for s in by_name.values()})
+        invalid = f"; invalid files: {', '.join(sorted(broken))}" if broken else ""
         raise ConfigError(
             f"no scenario named {', '.join(missing)} in {directory}",
-            hint=f"known scenarios: {', '.join(known) or '(none)'}",
+            hint=f"known scenarios: {', '.join(known) or '(none)'}{invalid} "
+            "(`lab scenario list` shows every file and its problems)",
         )
     return [by_name[n] for n in names]

@@ -93,6 +93,8 @@ class Scenario:
     drivers: tuple[str, ...] = DRIVERS
     steps: tuple[Step, ...] = ()
     expect_failure: ExpectFailure | None = None
+    # Pushes to the project's default branch (main) are refused unless this is set.
+    push_to_default_branch: bool = False
     line: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -120,7 +120,7 @@ def execute(
             "bot.email": bot.email,
             "branch": repo.current_branch(),
         }
-        run = Run(scenario, driver, uid, repo, names)
+        run = Run(scenario, driver, uid, repo, names, default_branch=str(names["branch"]))
         total = len(scenario.steps)
         failed: ScenarioFailed | None = None
         for step in scenario.steps:

@@ -105,6 +105,8 @@ class Run:
     uid: str
     repo: GitRepo
     names: dict[str, Any]
+    # The branch the clone started on: the remote's HEAD, the project's default branch.
+    default_branch: str = "main"
     pr: PullRequest | None = None
     pr_open: bool = False
     build: Build | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lab.errors import ServiceError
+from lab.errors import ConfigError, ServiceError
 from lab.scenarios import edits
 from lab.scenarios.driver import Progress, PullRequest, Target
 from lab.scenarios.state import Run, StepFailed
@@ -69,6 +69,15 @@ def _pull(run: Run, args: dict[str, Any], progress: Progress) -> str:
 
 def _push_current(run: Run) -> tuple[str, str]:
     branch = run.repo.current_branch()
+    if branch == run.default_branch and not run.scenario.push_to_default_branch:
+        # Every push of every driver goes through here: a scenario that forgot its
+        # `branch` step must not change the project's main line on the shared lab.
+        raise ConfigError(
+            f"{run.scenario.path}: the scenario would push to {branch}, the project's "
+            "default branch",
+            hint="add a `branch` step before it, or set `push_to_default_branch: true` "
+            "at the top of the scenario if that is what it tests",
+        )
     sha = run.repo.head()
     try:
         run.repo.git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")

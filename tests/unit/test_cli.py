@@ -4,6 +4,7 @@ import stat
 import pytest
 
 from lab.cli import build_parser, main
+from tests.fakes import docker as fake_docker
 
 FAKE_DOCKER = """#!/bin/sh
 # stands for a docker CLI whose engine is not running
@@ -23,6 +24,7 @@ def no_engine(tmp_path, monkeypatch):
     docker.write_text(FAKE_DOCKER)
     docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("LAB_HOME", str(tmp_path / "home"))
     return tmp_path
 
@@ -107,3 +109,80 @@ def test_readme_lists_every_command_and_make_target():
     for target in ("lab-up", "lab-down", "test", "test-e2e", "lint", "bench"):
         assert f"\n{target}:" in makefile, target
         assert f"make {target}" in readme, f"README does not mention `make {target}`"
+
+
+def test_up_with_a_state_directory_that_cannot_be_written_is_a_usage_error(
+    tmp_path, monkeypatch, capsys
+):
+    import lab.up
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".lab").write_text("")  # fails like a read-only .lab, whoever runs the test
+    monkeypatch.setenv("LAB_HOME", str(home))
+    monkeypatch.setattr(lab.up, "ensure_prerequisites", lambda *a: None)
+    monkeypatch.setattr(lab.up.Compose, "ps", lambda self: [])
+    assert main(["up"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lab up: error: cannot write the lab's secrets to ")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("driver", "message"),
+    [
+        ("os:path", "is a module, not a Driver class"),
+        ("lab.errors:ConfigError", "could not be created: TypeError"),
+        ("lab.errors:EXIT_CODES", "is a dict, not a Driver class"),
+        ("lab.config:LabConfig", "could not be created: TypeError"),
+        ("lab.nosuch:Driver", "cannot be imported: ModuleNotFoundError"),
+        (":Driver", "cannot be imported: ValueError"),
+        ("lab.config:PACKAGE_ROOT", "is a PosixPath, not a Driver class"),
+        ("lab.config:Ports", "is not a lab.scenarios.driver.Driver"),
+    ],
+)
+def test_a_bad_driver_is_a_usage_error_without_traceback(driver, message, capsys):
+    code = main(["scenario", "run", "push-branch-runs-checks-only", "--driver", driver])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err.splitlines()[0]
+    assert "Traceback" not in err
+
+
+def _docker(tmp_path, monkeypatch, script):
+    fake_docker.install(tmp_path / "bin", script, monkeypatch)
+    home = tmp_path / "home"
+    (home / "compose").mkdir(parents=True)
+    (home / "compose" / "docker-compose.yml").write_text("services: {}\n")
+    monkeypatch.setenv("LAB_HOME", str(home))
+
+
+@pytest.mark.parametrize("argv", [["status"], ["down"], ["logs"], ["logs", "gitea"]])
+def test_no_compose_plugin_exits_3_with_doctors_message(tmp_path, monkeypatch, capsys, argv):
+    _docker(tmp_path, monkeypatch, fake_docker.NO_COMPOSE_PLUGIN)
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert f"lab {argv[0]}: error: `docker compose` (v2 plugin) is missing" in err
+    assert "docker-compose-plugin" in err
+
+
+@pytest.mark.parametrize("argv", [["down"], ["logs"], ["status"]])
+def test_engine_down_exits_3(tmp_path, monkeypatch, capsys, argv):
+    _docker(tmp_path, monkeypatch, fake_docker.ENGINE_DOWN)
+    assert main(argv) == 3
+    assert f"lab {argv[0]}: error: no Docker engine answers" in capsys.readouterr().err
+
+
+def test_doctor_checks_compose(tmp_path, monkeypatch, capsys):
+    _docker(tmp_path, monkeypatch, fake_docker.NO_COMPOSE_PLUGIN)
+    assert main(["doctor"]) == 3
+    captured = capsys.readouterr()
+    assert "[FAIL] compose v2" in captured.out
+    assert "compose v2" in captured.err
+
+
+def test_logs_of_an_unknown_service_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["logs", "nosuch"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nosuch'" in capsys.readouterr().err

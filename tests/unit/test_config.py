@@ -27,9 +27,26 @@ def test_ports_are_overridable_and_reach_compose(tmp_path):
         ({"LAB_GITEA_PORT": "8080"}, "distinct"),
     ],
 )
-def test_bad_ports_are_named(tmp_path, env, message):
-    with pytest.raises(ConfigError, match=message):
-        LabConfig.load(root=tmp_path, env=env)
+def test_bad_ports_are_named_when_used(tmp_path, env, message):
+    cfg = LabConfig.load(root=tmp_path, env=env)
+    assert cfg.projects_dir == tmp_path.resolve() / "projects"  # offline settings work
+    for use in (lambda: cfg.jenkins_url, lambda: cfg.ports, lambda: cfg.compose_env()):
+        with pytest.raises(ConfigError, match=message):
+            use()
+
+
+def test_lab_bind_must_be_an_ip_address_and_exposure_is_known(tmp_path):
+    with pytest.raises(ConfigError, match=r"LAB_BIND='lab\.local' is not an IP address"):
+        _ = LabConfig.load(root=tmp_path, env={"LAB_BIND": "lab.local"}).gitea_url
+    assert not LabConfig.load(root=tmp_path, env={}).exposed
+    assert not LabConfig.load(root=tmp_path, env={"LAB_BIND": "127.0.0.2"}).exposed
+    assert LabConfig.load(root=tmp_path, env={"LAB_BIND": "0.0.0.0"}).exposed
+    assert LabConfig.load(root=tmp_path, env={"LAB_BIND": "192.168.1.20"}).exposed
+
+
+def test_lab_home_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match=f"LAB_HOME={tmp_path}/nowhere: no such directory"):
+        LabConfig.load(env={"LAB_HOME": str(tmp_path / "nowhere")})
 
 
 def test_shipped_projects_are_found():

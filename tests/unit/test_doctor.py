@@ -46,8 +46,8 @@ def test_healthy_machine_passes_every_check(tmp_path):
     assert names_failed(checks) == []
     assert [c.name for c in checks] == [
         "docker CLI",
-        "Docker engine",
         "compose v2",
+        "Docker engine",
         "memory",
         "ports",
         "disk",
@@ -116,3 +116,19 @@ def test_raise_on_fatal_names_failures_and_fixes_but_not_warnings(tmp_path):
         raise_on_fatal(run_checks(cfg(tmp_path), probe(busy={3000})), "cannot run")
     assert str(err.value).startswith("cannot run: ports")
     assert "LAB_GITEA_PORT" in str(err.value)
+
+
+def test_compose_is_checked_even_when_no_engine_answers(tmp_path):
+    checks = run_checks(cfg(tmp_path), probe(engine=None, compose=None))
+    assert names_failed(checks) == ["compose v2", "Docker engine"]
+    assert "docker-compose-plugin" in format_checks(checks)
+
+
+def test_binding_beyond_loopback_is_a_warning_naming_the_exposure(tmp_path):
+    exposed = LabConfig.load(root=tmp_path, env={"LAB_BIND": "0.0.0.0"})
+    checks = run_checks(exposed, probe())
+    assert names_failed(checks) == []
+    (warning,) = [c for c in checks if c.label == "warn"]
+    assert warning.name == "network exposure"
+    assert "reachable from other machines" in warning.detail
+    assert all(c.ok for c in run_checks(cfg(tmp_path), probe()))

@@ -47,7 +47,7 @@ def test_errors_name_file_and_line(tmp_path: Path, body: str, expected: str) -> 
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"nope\.txt: plugin list not found"):
+    with pytest.raises(ConfigError, match=r"nope\.txt: no such file \(expected a plugin list"):
         plugins.read_plugins(tmp_path / "nope.txt")
 
 

@@ -149,3 +149,63 @@ def test_list_and_remove(lab):
         remove_project(lab["cfg"], lab["secrets"], "cd4ml-demo", gitea=lab["gitea"])
     with pytest.raises(ConfigError, match="no project"):
         remove_project(lab["cfg"], lab["secrets"], "proj", gitea=lab["gitea"])
+
+
+def test_a_subdirectory_is_refused_and_nothing_of_its_parent_is_pushed(lab):
+    mono = lab["tmp"] / "mono"
+    mono.mkdir()
+    git(mono, "init", "-q", "-b", "main")
+    (mono / "outside.txt").write_text("not part of svc\n")
+    svc = mono / "svc"
+    svc.mkdir()
+    (svc / "Jenkinsfile").write_text("pipeline { agent any\n stages { } }\n")
+    git(mono, "add", "-A")
+    git(mono, "commit", "-q", "-m", "mono")
+    with pytest.raises(ConfigError, match="subdirectory svc of the git repository") as err:
+        add(lab, svc)
+    assert "subtree split --prefix=svc" in str(err.value)
+    assert "cd4ml/svc" not in lab["fake"].repos
+    assert not any("/svc" in path for _, path, _ in lab["fake"].log)
+
+
+def test_a_shipped_project_directory_says_the_lab_already_pushes_it(lab):
+    shipped = lab["cfg"].projects_dir / "cd4ml-demo"
+    git(lab["cfg"].root, "init", "-q", "-b", "main")
+    git(lab["cfg"].root, "add", "projects")
+    git(lab["cfg"].root, "commit", "-q", "-m", "lab")
+    with pytest.raises(ConfigError, match="shipped with the lab") as err:
+        inspect_repository(shipped, lab["cfg"])
+    assert "`lab up` already pushes it as cd4ml/cd4ml-demo" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: tmp / "nowhere", "no such directory"),
+        (lambda tmp: (tmp / "file.txt").write_text("x") and tmp / "file.txt", "not a directory"),
+        (lambda tmp: (tmp / "plain").mkdir() or tmp / "plain", "not a git repository"),
+        (
+            lambda tmp: (
+                subprocess.run(["git", "init", "-q", str(tmp / "empty")], check=True)
+                and tmp / "empty"
+            ),
+            "has no commit yet",
+        ),
+        (lambda tmp: user_repo(tmp / "nojf", jenkinsfile=False), "no branch has a Jenkinsfile"),
+    ],
+    ids=["missing", "file", "plain-dir", "no-commit", "no-jenkinsfile"],
+)
+def test_cli_checks_the_path_before_contacting_the_lab(
+    tmp_path, monkeypatch, capsys, make, message
+):
+    from lab.cli import main
+
+    home = tmp_path / "home"
+    Secrets.ensure(home / ".lab" / "secrets.env")
+    monkeypatch.setenv("LAB_HOME", str(home))
+    monkeypatch.setenv("LAB_GITEA_PORT", "9")  # nothing answers there: the lab is not up
+    source = make(tmp_path)
+    assert main(["project", "add", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert message in err.splitlines()[0]
+    assert "Gitea does not answer" not in err

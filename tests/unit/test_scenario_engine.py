@@ -4,6 +4,7 @@ failing, build triggering, expect_failure, error reporting and cleanup."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -348,3 +349,48 @@ steps:
 """
     outcome, _ = run(text, driver)
     assert outcome.steps[0][2] == "DVC_Remote_Creds=invalid for the next builds"
+
+
+ON_MAIN = """\
+name: forgot-branch
+steps:
+  - edit: {file: value.txt, replace: {old: "3", new: "4"}}
+  - commit
+  - push
+"""
+
+
+def _refused(text: str, driver) -> ScenarioFailed:
+    with pytest.raises(ScenarioFailed) as info:
+        run(text, driver, keep=True)  # keep the fake forge to look at its main
+    return info.value
+
+
+def test_a_push_to_the_default_branch_is_refused_unless_the_scenario_says_so(driver) -> None:
+    failure = _refused(ON_MAIN, driver)
+    assert failure.broken and failure.exit_code == 2
+    assert "broke at step 3 (push)" in failure.report()
+    assert "would push to main, the project's default branch" in failure.failures[0].seen
+    assert "push_to_default_branch: true" in failure.failures[0].seen
+    assert _main_subject(driver) == "seed"  # main never moved
+    assert driver.queue.pending == []  # no build was triggered
+
+    outcome, _ = run("push_to_default_branch: true\n" + ON_MAIN, driver, keep=True)
+    assert outcome.steps[-1][2].endswith("to main")
+    assert _main_subject(driver).startswith("scenario forgot-branch")
+
+
+def test_opening_a_pr_from_the_default_branch_does_not_push_it_either(driver) -> None:
+    text = ON_MAIN.replace("  - push\n", "  - open_pr: {base: other}\n")
+    failure = _refused(text, driver)
+    assert failure.broken and "would push to main" in failure.failures[0].seen
+    assert _main_subject(driver) == "seed"
+
+
+def _main_subject(driver) -> str:
+    return subprocess.run(
+        ["git", "-C", str(driver.bare), "log", "-1", "--format=%s", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import jsonschema
@@ -174,3 +175,87 @@ def test_shipped_scenarios_cover_the_documented_cases() -> None:
 def test_schema_file_is_a_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(loader.schema())
     assert json.loads((Path(loader.__file__).parent / "schema.json").read_text()) == loader.schema()
+
+
+BILLION_LAUGHS = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + "".join(
+        f"{chr(99 + i)}: &{chr(99 + i)} [{','.join(['*' + chr(98 + i if i else 97)] * 9)}]\n"
+        for i in range(8)
+    )
+    + "name: x\nsteps: [push]\n"
+)
+
+
+def _timed_problem(path: Path) -> str:
+    started = time.monotonic()
+    with pytest.raises(ScenarioError) as info:
+        load(path)
+    assert time.monotonic() - started < 5, "the loader must refuse fast"
+    assert looks_like_scenario(path)  # reported, never silently skipped
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (BILLION_LAUGHS.encode(), "YAML aliases"),
+        # few aliases, each doubling: the expanded size is what is bounded
+        (
+            (
+                "a0: &a0 [x, x]\n"
+                + "".join(f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 30))
+                + "name: x\nsteps: [push]\n"
+            ).encode(),
+            "expand it past",
+        ),
+        (b"name: x\nsteps: " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested more than 32"),
+        (b"name: x\nsteps: [push]\n" + b"# padding\n" * 10_000, "a scenario file is at most"),
+        (b"", "empty file"),
+        (b"  \n\n", "empty file"),
+        (b"name: caf\xe9\nsteps: [push]\n", "not a text file (byte 0xe9 at line 1"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
+    ],
+    ids=["billion-laughs", "doubling-aliases", "deep", "huge", "empty", "blank", "latin1", "png"],
+)
+def test_hostile_or_broken_files_fail_fast_with_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    text = _timed_problem(path)
+    assert text.startswith(f"{path}: invalid scenario")
+    assert message in text
+
+
+def test_a_few_aliases_are_still_fine(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(
+        "name: ok\nsteps:\n  - branch: &b {name: 'b-{uid}'}\n  - push\n"
+        "  - wait_build: {for: branch}\n  - expect: &e [no_new_commit]\n"
+    )
+    assert load(path).name == "ok"
+
+
+def test_one_broken_file_does_not_stop_the_others(tmp_path, monkeypatch, capsys):
+    from lab.cli import main
+
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "good.yaml").write_text("name: good\nsteps: [push]\n")
+    (scenarios / "laughs.yaml").write_text(BILLION_LAUGHS)
+    (scenarios / "empty.yaml").write_text("")
+    (scenarios / "latin1.yaml").write_bytes(b"name: caf\xe9\nsteps: [push]\n")
+    assert [s.name for s in loader.find(scenarios, ["good"])] == ["good"]
+    with pytest.raises(ScenarioError, match="YAML aliases"):
+        loader.find(scenarios, ["laughs"])  # asked for by name: its own error
+    with pytest.raises(Exception, match="no scenario named nope") as info:
+        loader.find(scenarios, ["nope"])
+    assert "invalid files: empty, latin1, laughs" in str(info.value)
+
+    monkeypatch.setenv("LAB_HOME", str(tmp_path))
+    assert main(["scenario", "list"]) == 2
+    captured = capsys.readouterr()
+    rows = {line.split()[0]: line for line in captured.out.splitlines() if line[:1] != " "}
+    assert set(rows) == {"good", "laughs.yaml", "empty.yaml", "latin1.yaml"}
+    assert "INVALID" in rows["laughs.yaml"] and "INVALID" in rows["empty.yaml"]
+    assert "YAML aliases" in captured.out and "not a text file" in captured.out
+    assert "3 of 4 scenario file(s) are invalid" in captured.err

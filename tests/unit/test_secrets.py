@@ -82,3 +82,33 @@ def test_require_names_the_missing_key(tmp_path):
     secrets, _ = Secrets.ensure(tmp_path / "s.env")
     with pytest.raises(ConfigError, match="GITEA_BOT_TOKEN"):
         secrets.require("GITEA_BOT_TOKEN")
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644, 0o606])
+def test_a_file_others_or_the_group_can_read_is_refused(tmp_path, mode):
+    path = tmp_path / "secrets.env"
+    Secrets.ensure(path)
+    path.chmod(mode)
+    for open_it in (Secrets.load, Secrets.ensure):
+        with pytest.raises(ConfigError, match=f"readable by others \\(mode {mode:o}\\)"):
+            open_it(path)
+
+
+def test_an_emptied_secret_is_named_not_regenerated(tmp_path):
+    path = tmp_path / "secrets.env"
+    first, _ = Secrets.ensure(path)
+    text = path.read_text().replace(
+        f"MINIO_ROOT_PASSWORD={first['MINIO_ROOT_PASSWORD']}", "MINIO_ROOT_PASSWORD="
+    )
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="MINIO_ROOT_PASSWORD is empty") as err:
+        Secrets.ensure(path)
+    assert "put the value back" in str(err.value)
+    assert path.read_text() == text  # nothing was rewritten
+
+
+def test_a_state_directory_that_cannot_be_written_is_a_clear_error(tmp_path):
+    # `.lab` as a file: mkdir fails as on a read-only disk, whoever runs the test (root too)
+    (tmp_path / ".lab").write_text("")
+    with pytest.raises(ConfigError, match=r"cannot write the lab's secrets to .*: File exists"):
+        Secrets.ensure(tmp_path / ".lab" / "secrets.env")

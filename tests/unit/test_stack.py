@@ -98,3 +98,58 @@ def test_parse_ps_reads_json_lines_and_health():
     assert states[0].ok and not states[1].ok
     assert states[0].ports == "127.0.0.1:3000->3000"
     assert parse_ps("") == []
+
+
+class Docker:
+    """Answers as the docker CLI does (docker/cli v29.7.2) without the compose plugin, or
+    without an engine: each argv prefix -> (exit code, stderr)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, argv, **kw):
+        self.calls.append(argv)
+        for prefix, (rc, err) in self.answers.items():
+            if " ".join(argv).startswith(prefix):
+                return subprocess.CompletedProcess(argv, rc, "", err)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+
+NO_PLUGIN = {
+    "docker compose -p": (125, "unknown shorthand flag: 'p' in -p\n\nUsage:  docker [OPTIONS]"),
+    "docker compose version": (1, "docker: unknown command: docker compose\n"),
+}
+NO_ENGINE = {
+    "docker compose -p": (1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
+    "docker info": (1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
+}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.ps(),
+        lambda c: c.down(),
+        lambda c: c.logs("jenkins"),
+    ],
+    ids=["ps", "down", "logs"],
+)
+def test_no_compose_plugin_is_a_prerequisite_error_with_doctor_fix(cfg, call):
+    with pytest.raises(PrerequisiteMissing, match="v2 plugin\\) is missing") as err:
+        call(Compose(cfg, runner=Docker(NO_PLUGIN), environ={}))
+    assert "docker-compose-plugin" in str(err.value)
+
+
+@pytest.mark.parametrize("call", [lambda c: c.down(), lambda c: c.logs(None)], ids=["down", "logs"])
+def test_no_engine_is_recognised_when_the_output_was_streamed(cfg, call):
+    docker = Docker(NO_ENGINE)
+    with pytest.raises(PrerequisiteMissing, match="no Docker engine answers"):
+        call(Compose(cfg, runner=docker, environ={}))
+    assert ["docker", "info", "--format", "{{.ID}}"] in docker.calls
+
+
+def test_a_streamed_failure_with_docker_fine_stays_a_service_error(cfg):
+    docker = Docker({"docker compose -p": (1, "")})
+    with pytest.raises(ServiceError, match="docker compose down"):
+        Compose(cfg, runner=docker, environ={}).down()

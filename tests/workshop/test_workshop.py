@@ -70,11 +70,23 @@ def test_start_reset_keeps_the_previous_copy_aside(lab_root: Lab) -> None:
     commit_all(copy, "my gate")
     code, out, _ = lab_root.lab("exercise", "start", "3", "--reset")
     assert code == 0
-    previous = copy.with_name("exercise-3.previous")
-    assert f"moved your previous copy to {previous}" in out
-    assert "my gate" in git(previous, "log", "--format=%s")
+    (previous,) = re.findall(r"moved your previous copy to (\S+)", out)
+    assert Path(previous).name.startswith("exercise-3.previous-")
+    assert "my gate" in git(Path(previous), "log", "--format=%s")
     assert "my gate" not in git(copy, "log", "--format=%s")
     assert "metric: accuracy" in (copy / "params.yaml").read_text()
+
+    # A second reset, within the same second even, keeps the first saved copy too.
+    (copy / "notes.txt").write_text("second try\n")
+    commit_all(copy, "second try")
+    code, out, _ = lab_root.lab("exercise", "start", "3", "--reset")
+    assert code == 0
+    (second,) = re.findall(r"moved your previous copy to (\S+)", out)
+    assert second != previous
+    assert "my gate" in git(Path(previous), "log", "--format=%s")
+    assert "second try" in git(Path(second), "log", "--format=%s")
+    kept = sorted(p.name for p in copy.parent.iterdir() if ".previous" in p.name)
+    assert kept == sorted([Path(previous).name, Path(second).name])
 
 
 @pytest.mark.parametrize("command", ["start", "check"])
@@ -194,3 +206,15 @@ def test_check_on_the_stack_without_a_lab_says_how_to_start_it(
     assert code == 3
     assert "driver stack cannot run" in err
     assert "make lab-up" in err
+
+
+def test_start_with_a_state_directory_that_cannot_be_written_is_a_usage_error(
+    lab_root: Lab,
+) -> None:
+    # `.lab` as a file fails like a read-only one, whoever runs the test (root too)
+    (lab_root.root / ".lab").write_text("")
+    code, out, err = lab_root.lab("exercise", "start", "1")
+    assert code == 2
+    assert err.startswith("lab exercise: error: cannot use ")
+    assert ".lab" in err.splitlines()[0]
+    assert "Traceback" not in out + err

@@ -27,9 +27,22 @@ def make_driver(name: str) -> Driver:
         )
     try:
         factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"scenario driver {name!r} cannot be imported: {exc}") from None
-    driver = factory()
+    except Exception as exc:  # a user module may fail in any way
+        raise ConfigError(
+            f"scenario driver {name!r} cannot be imported: {type(exc).__name__}: {exc}"
+        ) from None
+    if not callable(factory):
+        raise ConfigError(
+            f"scenario driver {name!r} is a {type(factory).__name__}, not a Driver class",
+            hint="module:Class names a subclass of lab.scenarios.driver.Driver",
+        )
+    try:
+        driver = factory()
+    except Exception as exc:  # reported with its type, never a traceback
+        raise ConfigError(
+            f"scenario driver {name!r} could not be created: {type(exc).__name__}: {exc}",
+            hint="module:Class names a Driver subclass that takes no arguments",
+        ) from None
     if not isinstance(driver, Driver):
         raise ConfigError(f"scenario driver {name!r} is not a lab.scenarios.driver.Driver")
     return driver

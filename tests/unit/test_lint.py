@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,13 @@ def _rules(text: str) -> list[tuple[int, str]]:
         "git add -A",
         "git add --all && git commit -m x",
         "cd repo; git add . ; git commit -m x",
+        "git add *",
+        "git add :/",
+        "git add ./",
+        "git add -- .",
+        "git add -vA",
+        "git add --no-ignore-removal",
+        "git commit -vam x",
     ],
 )
 def test_git_add_all_variants(shell: str) -> None:
@@ -171,6 +179,93 @@ def test_only_commands_are_checked_not_their_arguments(
     shell: str, expected: list[tuple[int, str]]
 ) -> None:
     assert _rules(f"sh '''{shell}'''\n") == expected
+
+
+# Arguments of `git commit`, read by git itself (`git commit --dry-run` exits 0 when
+# something would be committed: here only a modified tracked file, so only with -a) and by
+# the rule. The value-taking options decide: `-m -a` and `-ma` are messages, `-- -a` a path.
+COMMIT_ARGS = [
+    "-am x",
+    "-m x -a",
+    "-vam x",
+    "--all -m x",
+    "-m -a",
+    "-ma",
+    "-m-a",
+    "--message -a",
+    "--message=-a",
+    "-F -a",
+    "-t -a -m x",
+    "-t -a -a -m x",
+    "-C HEAD -a",
+    "-c HEAD -a",
+    "-CHEAD",
+    "--fixup HEAD",
+    "--fixup HEAD -a",
+    "--squash HEAD -am x",
+    "--trailer -a -m x",
+    "--author A<a@x.invalid> -m x",
+    "--author A<a@x.invalid> -am x",
+    "-u -a -m x",
+    "-m x -- -a",
+]
+
+
+@pytest.fixture(scope="module")
+def git_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository with a modified tracked file, a tracked file named `-a`, nothing staged,
+    and an untracked stray file."""
+    repo = tmp_path_factory.mktemp("lint-git")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=30)
+
+    git("init", "-q")
+    (repo / "tracked.txt").write_text("1\n")
+    (repo / "-a").write_text("a message file, a template and a path named -a\n")
+    git("add", "--", "tracked.txt", "-a")
+    git("commit", "-q", "-m", "base")
+    (repo / "tracked.txt").write_text("2\n")
+    (repo / "stray.log").write_text("left by the build\n")
+    (repo / "dvc.lock").write_text("schema: '2.0'\n")
+    return repo
+
+
+@pytest.mark.parametrize("args", COMMIT_ARGS)
+def test_commit_all_reads_arguments_as_git_does(git_repo: Path, args: str) -> None:
+    proc = subprocess.run(
+        ["git", "commit", "--dry-run", *shlex.split(args)],
+        cwd=git_repo,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode in (0, 1), proc.stderr  # 1: nothing would be committed
+    git_commits_all = proc.returncode == 0
+    assert rules._commit_all(shlex.split(args)) is git_commits_all
+    flagged = (1, "git-add-all") in _rules(f"sh 'git commit {args}'\n")
+    assert flagged is git_commits_all
+
+
+# Arguments of `git add`: git stages the untracked stray file, or only the named output.
+ADD_ARGS = [".", "./", "*", ":/", "-A", "--all", "-vA", "--no-ignore-removal", "-- ."]
+ADD_NAMED = ["dvc.lock", "-- dvc.lock", "--chmod=+x dvc.lock", "--chmod +x dvc.lock", "-v dvc.lock"]
+
+
+@pytest.mark.parametrize("args", ADD_ARGS + ADD_NAMED)
+def test_add_all_reads_arguments_as_git_does(git_repo: Path, args: str) -> None:
+    proc = subprocess.run(
+        ["git", "add", "--dry-run", *shlex.split(args)],
+        cwd=git_repo,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    git_stages_stray = "add 'stray.log'" in proc.stdout
+    assert git_stages_stray is (args in ADD_ARGS), proc.stdout
+    flagged = (1, "git-add-all") in _rules(f"sh 'git add {args}'\n")
+    assert flagged is git_stages_stray
 
 
 def test_scripts_run_by_sh_steps_are_checked(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import lab.commands
 from lab import groovy
 from lab.cli import main
 from lab.lint import engine, lexer, rules
@@ -28,13 +27,6 @@ needs_casc = pytest.mark.skipif(
 needs_groovy = pytest.mark.skipif(
     groovy.groovy_available() is not None, reason=f"Groovy: {groovy.groovy_available()}"
 )
-
-
-@pytest.fixture(autouse=True)
-def _lint_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`lab lint` through the real CLI, whether or not the registry lists it yet."""
-    if "lab.commands.lint" not in lab.commands.MODULES:
-        monkeypatch.setattr(lab.commands, "MODULES", (*lab.commands.MODULES, "lab.commands.lint"))
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "jenkinsfiles"
 PLUGINS = ROOT / "casc" / "plugins.txt"
 CASC = ROOT / "casc" / "jenkins.yaml"
 
-needs_casc = pytest.mark.skipif(
-    not (PLUGINS.is_file() and CASC.is_file()), reason="casc/ files not in this checkout"
-)
 needs_groovy = pytest.mark.skipif(
     groovy.groovy_available() is not None, reason=f"Groovy: {groovy.groovy_available()}"
 )
@@ -31,8 +28,6 @@ needs_groovy = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def report() -> Report:
-    if not (PLUGINS.is_file() and CASC.is_file()):
-        pytest.skip("casc/ files not in this checkout")
     ctx = engine.build_context(plugins_file=PLUGINS, casc_file=CASC)
     return engine.lint(sorted(FIXTURES.glob("*.Jenkinsfile")), ctx, display_root=FIXTURES)
 
@@ -336,7 +331,6 @@ def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, out, err
 
 
-@needs_casc
 def test_cli_text_output_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _cli(["lint", str(FIXTURES / "clean.Jenkinsfile")], capsys)
     assert code == 0
@@ -353,7 +347,6 @@ def test_cli_text_output_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> N
     assert _cli(["lint", "--strict", warn], capsys)[0] == 1
 
 
-@needs_casc
 def test_cli_json_is_stable_and_complete(capsys: pytest.CaptureFixture[str]) -> None:
     files = [str(FIXTURES / "token-in-url.Jenkinsfile"), str(FIXTURES / "git-add-all.Jenkinsfile")]
     code, out, _ = _cli(["lint", "--format", "json", *files], capsys)
@@ -376,7 +369,6 @@ def test_cli_json_is_stable_and_complete(capsys: pytest.CaptureFixture[str]) -> 
 
 
 @needs_groovy
-@needs_casc
 def test_cli_syntax_error_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _cli(["lint", str(FIXTURES / "syntax-error.Jenkinsfile")], capsys)
     assert code == 1
@@ -399,12 +391,10 @@ def test_cli_bad_inputs_are_config_errors(
     assert f"{bad}:1: 'git' is not pinned" in err
 
 
-@needs_casc
 def test_default_lints_the_lab_projects(capsys: pytest.CaptureFixture[str]) -> None:
     """Without paths, every Jenkinsfile under projects/ is checked: the shipped ones pass."""
     shipped = engine.discover(ROOT / "projects")
-    if not shipped:
-        pytest.skip("no projects/ in this checkout")
+    assert shipped, f"no Jenkinsfile under {ROOT / 'projects'}"
     code, out, _ = _cli(["lint", "--format", "json"], capsys)
     doc = json.loads(out)
     assert len(doc["files"]) == len(shipped)

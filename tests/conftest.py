@@ -45,7 +45,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.skip(reason=f"{tier} tests need a Docker engine: {reason}"))
 
 
-def _allowed_skip(report: pytest.TestReport) -> bool:
+Report = pytest.TestReport | pytest.CollectReport
+
+
+def _allowed_skip(report: Report) -> bool:
     path = report.nodeid.split("::", 1)[0]
     reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
     return (
@@ -58,11 +61,19 @@ def _allowed_skip(report: pytest.TestReport) -> bool:
 _strict_skips: list[str] = []
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+def _record_skip(report: Report) -> None:
     """In CI (CI=true) a skipped offline test is an error: CI installs every tool."""
     if os.environ.get("CI") == "true" and report.skipped and not _allowed_skip(report):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         _strict_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _record_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _record_skip(report)  # a whole module skipped while collected (module-level importorskip)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
 # Tiers that need a Docker engine (`make test-containers`, `make test-e2e`; neither is in
 # `make test`'s testpaths). Where no engine answers their tests are skipped with the
 # reason, and CI=true allows those skips (the offline suite must not skip).

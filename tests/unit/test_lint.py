@@ -218,15 +218,19 @@ def git_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-@pytest.mark.parametrize("args", COMMIT_ARGS)
-def test_commit_all_reads_arguments_as_git_does(git_repo: Path, args: str) -> None:
-    proc = subprocess.run(
-        ["git", "commit", "--dry-run", *shlex.split(args)],
-        cwd=git_repo,
+def _git_dry_run(repo: Path, command: str, args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", command, "--dry-run", *shlex.split(args)],
+        cwd=repo,
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+@pytest.mark.parametrize("args", COMMIT_ARGS)
+def test_commit_all_reads_arguments_as_git_does(git_repo: Path, args: str) -> None:
+    proc = _git_dry_run(git_repo, "commit", args)
     assert proc.returncode in (0, 1), proc.stderr  # 1: nothing would be committed
     git_commits_all = proc.returncode == 0
     assert rules._commit_all(shlex.split(args)) is git_commits_all
@@ -241,14 +245,8 @@ ADD_NAMED = ["dvc.lock", "-- dvc.lock", "--chmod=+x dvc.lock", "--chmod +x dvc.l
 
 @pytest.mark.parametrize("args", ADD_ARGS + ADD_NAMED)
 def test_add_all_reads_arguments_as_git_does(git_repo: Path, args: str) -> None:
-    proc = subprocess.run(
-        ["git", "add", "--dry-run", *shlex.split(args)],
-        cwd=git_repo,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    proc = _git_dry_run(git_repo, "add", args)
+    assert proc.returncode == 0, proc.stderr
     git_stages_stray = "add 'stray.log'" in proc.stdout
     assert git_stages_stray is (args in ADD_ARGS), proc.stdout
     flagged = (1, "git-add-all") in _rules(f"sh 'git add {args}'\n")

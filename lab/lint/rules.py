@@ -218,8 +218,10 @@ DVC_RULES: tuple[DvcRule, ...] = (
 
 _DVC = re.compile(r"(?<![\w./-])dvc[ \t]+(?P<rest>(?:[^;&|)`\n\\]|\\\n|\\.)*)")
 _GIT_OPTS = r"(?:-[cC][ \t]+(?:[^\s\"']|\"[^\"]*\"|'[^']*')+[ \t]+)*"
-_GIT_ADD = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"add\b(?P<rest>[^;&|)`\n]*)")
-_GIT_COMMIT = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"commit\b(?P<rest>[^;&|)`\n]*)")
+# A git command's arguments run to the end of the command; quoted words may hold ; & | ).
+_GIT_ARGS = r"(?P<rest>(?:'[^'\n]*'|\"[^\"\n]*\"|[^;&|)`\n'\"])*)"
+_GIT_ADD = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"add\b" + _GIT_ARGS)
+_GIT_COMMIT = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"commit\b" + _GIT_ARGS)
 _SEPARATORS = re.compile(r"[;&|(`{]")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
 _PREFIX_WORDS = {"then", "do", "else", "exec", "time", "!", "if", "while", "until", "env"}
@@ -245,7 +247,7 @@ _URL_WITH_VAR = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<userinfo>[^\s/@'\"]*\
 # `git add`: -A/--all and --no-ignore-removal (builtin/add.c ignore_removal_cb) stage every
 # change; so do pathspecs naming the whole tree: `.`, `./`, `*` (git's own glob, or the
 # shell's), `:/` (the top of the tree), `:(top)`.
-_ADD_ALL_PATHSPECS = {".", "./", "*", "./*", ":/", ":/.", ":/*", ":(top)", ":(top)*"}
+_ADD_ALL_PATHSPECS = {".", "./", "*", "./*", ":/", ":/*", ":(top)", ":(top)*"}
 _ADD_ALL_LONG = {"--all", "--no-ignore-removal"}
 _ADD_VALUE_LONG = {"--chmod", "--pathspec-from-file"}
 _COMMIT_VALUE_SHORT = "mFcCt"  # --message, --file, --reedit-message, --reuse-message, --template

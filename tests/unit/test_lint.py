@@ -130,6 +130,8 @@ def _rules(text: str) -> list[tuple[int, str]]:
         "git add -vA",
         "git add --no-ignore-removal",
         "git commit -vam x",
+        "git commit -m 'step 1; step 2 (of 3)' -a",  # ; and ) inside quotes end nothing
+        "git add ':(top)' dvc.lock",
     ],
 )
 def test_git_add_all_variants(shell: str) -> None:
@@ -228,18 +230,37 @@ def _git_dry_run(repo: Path, command: str, args: str) -> subprocess.CompletedPro
     )
 
 
+def _quoted(args: str) -> str:
+    """The arguments as a shell script passes them (`':(top)'` must be quoted there)."""
+    return shlex.join(shlex.split(args))
+
+
 @pytest.mark.parametrize("args", COMMIT_ARGS)
 def test_commit_all_reads_arguments_as_git_does(git_repo: Path, args: str) -> None:
     proc = _git_dry_run(git_repo, "commit", args)
     assert proc.returncode in (0, 1), proc.stderr  # 1: nothing would be committed
     git_commits_all = proc.returncode == 0
     assert rules._commit_all(shlex.split(args)) is git_commits_all
-    flagged = (1, "git-add-all") in _rules(f"sh 'git commit {args}'\n")
+    flagged = (1, "git-add-all") in _rules(f'sh """git commit {_quoted(args)}"""\n')
     assert flagged is git_commits_all
 
 
 # Arguments of `git add`: git stages the untracked stray file, or only the named output.
-ADD_ARGS = [".", "./", "*", ":/", "-A", "--all", "-vA", "--no-ignore-removal", "-- ."]
+ADD_ARGS = [
+    ".",
+    "./",
+    "*",
+    "./*",
+    ":/",
+    ":/*",
+    ":(top)",
+    ":(top)*",
+    "-A",
+    "--all",
+    "-vA",
+    "--no-ignore-removal",
+    "-- .",
+]
 ADD_NAMED = ["dvc.lock", "-- dvc.lock", "--chmod=+x dvc.lock", "--chmod +x dvc.lock", "-v dvc.lock"]
 
 
@@ -249,7 +270,7 @@ def test_add_all_reads_arguments_as_git_does(git_repo: Path, args: str) -> None:
     assert proc.returncode == 0, proc.stderr
     git_stages_stray = "add 'stray.log'" in proc.stdout
     assert git_stages_stray is (args in ADD_ARGS), proc.stdout
-    flagged = (1, "git-add-all") in _rules(f"sh 'git add {args}'\n")
+    flagged = (1, "git-add-all") in _rules(f'sh """git add {_quoted(args)}"""\n')
     assert flagged is git_stages_stray
 
 

@@ -9,10 +9,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEPS   := pyproject.toml projects/cd4ml-demo/requirements.txt
 
-.PHONY: help venv lab-up lab-down lab-status lab-doctor test test-containers test-e2e lint bench clean
+.PHONY: help venv lab-up lab-down lab-status lab-doctor test test-containers test-e2e lint check-fixtures bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 17
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /	/' | expand -t 17
 
 $(STAMP): $(DEPS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -55,6 +55,9 @@ lint: venv ## ruff, shellcheck, hadolint and `lab lint` on the shipped Jenkinsfi
 	git ls-files -z '*.sh' | xargs -0 -r $(BIN)/shellcheck
 	git ls-files -z '*Dockerfile' | xargs -0 -r -n1 $(BIN)/hadolint
 	$(BIN)/lab lint
+
+check-fixtures: venv ## the Gitea API fixture is what Gitea's OpenAPI specs say (SPECS="--spec F ...")
+	$(BIN)/python scripts/derive_gitea_api_fixture.py --check $(SPECS)
 
 bench: venv ## cold vs warm DVC cache sync and no-op vs full repro, measured
 	$(BIN)/python bench/sync_bench.py

@@ -36,7 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for register in _registrars():
         register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """`lab X --help` opens with X's one-line summary when X has no description of its own."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            summaries = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                child.description = child.description or summaries.get(name)
+                _describe(child)
 
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:

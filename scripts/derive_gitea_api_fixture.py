@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Derive tests/unit/fixtures/gitea_api_subset.json from Gitea's OpenAPI (swagger 2) specs.
 
-Keeps only the facts the lab's Gitea client relies on, for the operations it
-calls: path templates, HTTP methods, query parameters, and the body's required
-and allowed fields (lower-cased, with enum values). With several specs (1.25.3 and 1.27.1)
-the result is what holds in all of them: allowed fields and query parameters are
-intersected, required fields united, so the client stays compatible with both.
+Keeps only facts, and only those the lab relies on: for the operations the Gitea client
+calls, path templates, HTTP methods, query parameters, and the body's required and
+allowed fields (lower-cased, with enum values); every (method, path) Gitea declares,
+which the local forge's routes are checked against; and the field names (with the type
+of nested objects) of the objects the local forge answers with. With several specs
+(1.25.3 and 1.27.1) the result is what holds in all of them: allowed fields, query
+parameters, operations and answer fields are intersected, required fields united, so
+the lab stays compatible with both.
+
+The specs are not part of the repository (they live in ../shared/upstream in the lab's
+workspace); the tests read only the derived fixture, so a plain clone runs them all.
 
     .venv/bin/python scripts/derive_gitea_api_fixture.py            # write the fixture
     .venv/bin/python scripts/derive_gitea_api_fixture.py --check    # exit 1 if stale
@@ -85,6 +91,18 @@ READ_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The JSON objects lab/localforge/forge.py answers with (tests/unit/test_localforge_forge.py
+# checks their field names); the objects they nest are derived too.
+FORGE_ANSWERS: tuple[str, ...] = (
+    "CombinedStatus",
+    "Comment",
+    "CommitStatus",
+    "PullRequest",
+    "Repository",
+    "User",
+)
+
+
 def _resolve(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
     ref = schema.get("$ref")
     if ref:
@@ -136,6 +154,61 @@ def _merge(facts: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def all_operations(specs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """``METHOD /path`` of every operation declared in every spec."""
+    per_spec = [
+        {
+            f"{method.upper()} {path}"
+            for path, item in spec["paths"].items()
+            for method in item
+            if method != "parameters"
+        }
+        for spec in specs.values()
+    ]
+    return sorted(set.intersection(*per_spec))
+
+
+def _nested(prop: Mapping[str, Any]) -> str | None:
+    ref = prop.get("$ref") or prop.get("items", {}).get("$ref")
+    return str(ref).rsplit("/", 1)[-1] if ref else None
+
+
+def answer_fields(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """For FORGE_ANSWERS and the objects they nest: field -> nested object's definition (or
+    None for a scalar or enum, such as 1.25.3's StateType), the fields every spec declares."""
+    out: dict[str, Any] = {}
+    todo = list(FORGE_ANSWERS)
+    while todo:
+        name = todo.pop()
+        if name in out:
+            continue
+        props: list[Mapping[str, Any]] = []
+        for version, spec in specs.items():
+            definition = spec["definitions"].get(name)
+            if definition is None:
+                raise SystemExit(f"Gitea {version}'s spec has no definition {name}")
+            props.append(definition.get("properties") or {})
+        if not all(props):
+            if any(props):
+                raise SystemExit(f"{name} is an object in some specs only")
+            out[name] = None
+            continue
+        fields: dict[str, str | None] = {}
+        for field in sorted(set.intersection(*(set(p) for p in props))):
+            nested = {_nested(p[field]) for p in props}
+            objects = {n for n in nested if n and _is_object(specs, n)}
+            if objects and len(nested) > 1:
+                raise SystemExit(f"{name}.{field} is a different object in each spec: {nested}")
+            fields[field] = objects.pop() if objects else None
+            todo.extend(objects if fields[field] is None else [fields[field]])
+        out[name] = fields
+    return dict(sorted(out.items()))
+
+
+def _is_object(specs: Mapping[str, Mapping[str, Any]], name: str) -> bool:
+    return any(spec["definitions"].get(name, {}).get("properties") for spec in specs.values())
+
+
 def derive(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """``specs`` maps a version label to a loaded spec; returns the fixture document."""
     operations: dict[str, Any] = {}
@@ -156,8 +229,10 @@ def derive(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
                 raise SystemExit(f"Gitea {version}: {name} has no field(s) {missing}")
         responses[name] = sorted(fields)
     return {
-        "_about": "Subset of Gitea's OpenAPI used by lab/clients/gitea.py; "
+        "_about": "Subset of Gitea's OpenAPI used by lab/clients/gitea.py and lab/localforge; "
         "generated by scripts/derive_gitea_api_fixture.py, do not edit.",
+        "all_operations": all_operations(specs),
+        "answer_fields": answer_fields(specs),
         "base_path": "/api/v1",
         "gitea_versions": sorted(specs),
         "operations": operations,
@@ -186,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     spec_paths = args.spec or list(DEFAULT_SPECS)
     missing = [str(p) for p in spec_paths if not p.is_file()]
     if missing:
-        print(f"spec file(s) not found: {', '.join(missing)}", file=sys.stderr)
+        print(
+            f"spec file(s) not found: {', '.join(missing)} (Gitea's OpenAPI specs are not "
+            "shipped with the project: pass them with --spec FILE)",
+            file=sys.stderr,
+        )
         return 2
     text = render(derive(load_specs(spec_paths)))
     if args.check:

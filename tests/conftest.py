@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
 # Tiers that need a Docker engine (`make test-containers`, `make test-e2e`; neither is in
 # `make test`'s testpaths). Where no engine answers their tests are skipped with the
 # reason, and CI=true allows those skips (the offline suite must not skip).
@@ -45,7 +44,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.skip(reason=f"{tier} tests need a Docker engine: {reason}"))
 
 
-def _allowed_skip(report: pytest.TestReport) -> bool:
+Report = pytest.TestReport | pytest.CollectReport
+
+
+def _allowed_skip(report: Report) -> bool:
     path = report.nodeid.split("::", 1)[0]
     reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
     return (
@@ -58,11 +60,19 @@ def _allowed_skip(report: pytest.TestReport) -> bool:
 _strict_skips: list[str] = []
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+def _record_skip(report: Report) -> None:
     """In CI (CI=true) a skipped offline test is an error: CI installs every tool."""
     if os.environ.get("CI") == "true" and report.skipped and not _allowed_skip(report):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         _strict_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _record_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _record_skip(report)  # a whole module skipped while collected (module-level importorskip)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -8,8 +8,9 @@ Rule ids (stable, used in text and JSON output):
 - ``dvc-removed`` (error): a DVC command or option that DVC 3 no longer has.
 - ``token-in-url`` (error): credentials interpolated into a URL (they end up in
   .git/config, process lists and logs).
-- ``git-add-all`` (warning): ``git add .``/``-A``/``--all`` or ``git commit -a`` commit
-  whatever the build left in the workspace; commit back only named files.
+- ``git-add-all`` (warning): ``git add`` of the whole tree (``.``, ``*``, ``:/``, ``-A``...)
+  or ``git commit -a`` commit whatever the build left in the workspace; commit back only
+  named files.
 - ``interpolated-secret`` (warning): a credential variable interpolated by Groovy in a
   double-quoted string; Jenkins warns "A secret was passed to ... using Groovy String
   interpolation, which is insecure" (https://www.jenkins.io/doc/book/pipeline/jenkinsfile/
@@ -217,8 +218,10 @@ DVC_RULES: tuple[DvcRule, ...] = (
 
 _DVC = re.compile(r"(?<![\w./-])dvc[ \t]+(?P<rest>(?:[^;&|)`\n\\]|\\\n|\\.)*)")
 _GIT_OPTS = r"(?:-[cC][ \t]+(?:[^\s\"']|\"[^\"]*\"|'[^']*')+[ \t]+)*"
-_GIT_ADD = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"add\b(?P<rest>[^;&|)`\n]*)")
-_GIT_COMMIT = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"commit\b(?P<rest>[^;&|)`\n]*)")
+# A git command's arguments run to the end of the command; quoted words may hold ; & | ).
+_GIT_ARGS = r"(?P<rest>(?:'[^'\n]*'|\"[^\"\n]*\"|[^;&|)`\n'\"])*)"
+_GIT_ADD = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"add\b" + _GIT_ARGS)
+_GIT_COMMIT = re.compile(r"(?<![\w./-])git[ \t]+" + _GIT_OPTS + r"commit\b" + _GIT_ARGS)
 _SEPARATORS = re.compile(r"[;&|(`{]")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
 _PREFIX_WORDS = {"then", "do", "else", "exec", "time", "!", "if", "while", "until", "env"}
@@ -233,8 +236,36 @@ def _is_command(text: str, start: int) -> bool:
 
 # scheme://USERINFO@ where the user info holds a shell or Groovy variable.
 _URL_WITH_VAR = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<userinfo>[^\s/@'\"]*\$[^\s/@'\"]*)@")
-_ADD_ALL = {".", "-A", "--all", "*", ":/", "./"}
-_COMMIT_VALUE_OPTS = {"--message", "--file", "--author", "--date"}
+
+# What git's option parser does with `git add`/`git commit` arguments, read in git's source
+# (git/git, builtin/add.c, builtin/commit.c and parse-options.c at v2.39.5, Debian 12's git;
+# the two option tables are unchanged in v2.47.3 and v2.49.1 but for --trailer's callback):
+# - short options cluster (`-am`); an option that takes a value takes the rest of its cluster
+#   (`-ma` is the message "a") or, if last, the next word (`-m -a` is the message "-a");
+# - options and pathspecs mix in any order until `--`, after which every word is a pathspec.
+# Long options given by a unique prefix (`--mess`) are not resolved: at worst a false warning.
+# `git add`: -A/--all and --no-ignore-removal (builtin/add.c ignore_removal_cb) stage every
+# change; so do pathspecs naming the whole tree: `.`, `./`, `*` (git's own glob, or the
+# shell's), `:/` (the top of the tree), `:(top)`.
+_ADD_ALL_PATHSPECS = {".", "./", "*", "./*", ":/", ":/*", ":(top)", ":(top)*"}
+_ADD_ALL_LONG = {"--all", "--no-ignore-removal"}
+_ADD_VALUE_LONG = {"--chmod", "--pathspec-from-file"}
+_COMMIT_VALUE_SHORT = "mFcCt"  # --message, --file, --reedit-message, --reuse-message, --template
+_COMMIT_OPTIONAL_SHORT = "Su"  # --gpg-sign[=key], --untracked-files[=mode]: value attached only
+_COMMIT_VALUE_LONG = {
+    "--message",
+    "--file",
+    "--author",
+    "--date",
+    "--reedit-message",
+    "--reuse-message",
+    "--fixup",
+    "--squash",
+    "--trailer",
+    "--template",
+    "--cleanup",
+    "--pathspec-from-file",
+}
 
 
 def _string_tokens(tokens: list[Token]) -> Iterator[Token]:
@@ -263,20 +294,53 @@ def check_dvc(path: str, tokens: list[Token], ctx: Context) -> list[Finding]:
     return findings
 
 
+def _git_args(
+    words: list[str], value_short: str, optional_short: str, value_long: set[str]
+) -> Iterator[tuple[str, str]]:
+    """``(kind, text)`` for each argument as git's parse-options reads it: ``("short", "a")``
+    per letter of a cluster, ``("long", "--all")``, ``("path", ".")``; values are left out."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == "--":
+            yield from (("path", w) for w in words[i:])
+            return
+        if word.startswith("--"):
+            name = word.split("=", 1)[0]
+            yield "long", name
+            if name in value_long and "=" not in word:
+                i += 1  # the next word is its value
+        elif word.startswith("-") and len(word) > 1:
+            for j, letter in enumerate(word[1:], start=2):
+                yield "short", letter
+                if letter in value_short or letter in optional_short:
+                    # the rest of the cluster is the value; a required one may be the next word
+                    if j == len(word) and letter in value_short:
+                        i += 1
+                    break
+        else:
+            yield "path", word
+
+
 def _commit_all(words: list[str]) -> bool:
-    """``git commit`` arguments include ``-a``/``--all`` (alone or in a cluster like ``-am``)."""
-    skip = False
-    for word in words:
-        if skip:
-            skip = False
-        elif word == "--all":
+    """``git commit`` arguments include ``-a``/``--all`` (alone or in a cluster like ``-am``),
+    not as the value of another option (``-m -a``, ``-ma``) nor as a pathspec (``-- -a``)."""
+    return any(
+        arg in (("short", "a"), ("long", "--all"))
+        for arg in _git_args(words, _COMMIT_VALUE_SHORT, _COMMIT_OPTIONAL_SHORT, _COMMIT_VALUE_LONG)
+    )
+
+
+def _add_all(words: list[str]) -> bool:
+    """``git add`` arguments stage every change of the workspace (see _ADD_ALL_PATHSPECS)."""
+    for kind, text in _git_args(words, "", "", _ADD_VALUE_LONG):
+        if (
+            (kind == "short" and text == "A")
+            or (kind == "long" and text in _ADD_ALL_LONG)
+            or (kind == "path" and text in _ADD_ALL_PATHSPECS)
+        ):
             return True
-        elif re.fullmatch(r"-[A-Za-z]+", word):
-            if "a" in word[1:]:
-                return True
-            skip = word[-1] in "mFCc"  # these take a value: skip it (a message may hold "-a")
-        elif word in _COMMIT_VALUE_OPTS:
-            skip = True
     return False
 
 
@@ -288,7 +352,7 @@ def check_git_add_all(path: str, tokens: list[Token], ctx: Context) -> list[Find
             if not _is_command(tok.text, m.start()):
                 continue
             words = _words(m.group("rest"))
-            if any(w in _ADD_ALL for w in words):
+            if _add_all(words):
                 findings.append(
                     _at(
                         path,

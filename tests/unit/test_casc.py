@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from lab.config import GITEA_INTERNAL_URL, MINIO_INTERNAL_URL, LabConfig
+from lab.plugins import required_plugins
 from lab.secrets import ALL_KEYS, PUBLIC_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,20 +55,6 @@ STACK_PLUGINS = {
     "docker-workflow",
     "pipeline-utility-steps",
     "timestamper",
-}
-# Used when lab/plugins.py (required_plugins) is not there: Jenkinsfile syntax -> plugin.
-STEP_PLUGINS = {
-    r"^\s*pipeline\s*\{": "pipeline-model-definition",
-    r"\bdockerfile\s*\{|\bdocker\s*\{|\bdocker\.(build|image)\b": "docker-workflow",
-    r"\bwithCredentials\b|\busernamePassword\(|\bcredentials\(": "credentials-binding",
-    r"\btimestamps\(\)": "timestamper",
-    r"\bread(Yaml|JSON|Properties|CSV)\b|\bwrite(Yaml|JSON|CSV)\b": "pipeline-utility-steps",
-    r"\bchangeRequest\(\)": "pipeline-model-definition",
-    r"\bjunit\b": "junit",
-    r"\bcleanWs\(": "ws-cleanup",
-    r"\btimeout\(": "workflow-basic-steps",
-    r"\bsh\b": "workflow-durable-task-step",
-    r"\bcheckout\s+scm\b": "workflow-scm-step",
 }
 
 
@@ -313,17 +300,9 @@ def test_jcasc_seed_script_creates_the_folder_and_lab_seed(
 
 
 def required_by_jenkinsfiles() -> set[str]:
-    try:
-        from lab.plugins import required_plugins  # the project's mapping, when present
-    except ImportError:
-        required_plugins = None
     needed: set[str] = set()
     for path in jenkinsfiles():
-        text = path.read_text()
-        if required_plugins is not None:
-            needed |= set(required_plugins(text))
-        else:
-            needed |= {p for rx, p in STEP_PLUGINS.items() if re.search(rx, text, re.MULTILINE)}
+        needed |= set(required_plugins(path.read_text()))
     return needed
 
 

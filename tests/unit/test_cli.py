@@ -1,3 +1,4 @@
+import argparse
 import os
 import stat
 
@@ -51,12 +52,35 @@ def test_help_lists_the_commands_and_exit_codes(capsys):
     assert "exit codes:" in out and "3  a prerequisite is missing" in out
 
 
-def test_every_command_has_help_text():
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name, choice in sub.choices.items():
-        assert choice.description or sub._choices_actions, name
-        assert any(a.help for a in sub._choices_actions if a.dest == name), name
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser, str | None]]:
+    """Every (sub-)command of the real CLI: its words, its parser, its summary in the list."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            summaries = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                found.append(((*path, name), child, summaries.get(name)))
+                found.extend(_commands(child, (*path, name)))
+    return found
+
+
+def test_every_command_has_help_text(capsys):
+    """`lab --help` lists each command with a summary; `lab X --help` says what X does."""
+    commands = _commands(build_parser())
+    assert {"lint", "exercise", "project add", "scenario run"} <= {
+        " ".join(p) for p, _, _ in commands
+    }
+    for path, child, summary in commands:
+        name = " ".join(path)
+        assert summary, f"`lab {name}` has no summary in its parent's --help"
+        assert child.description, f"`lab {name} --help` does not say what it does"
+        with pytest.raises(SystemExit) as exc:
+            main([*path, "--help"])
+        assert exc.value.code == 0
+        shown = " ".join(capsys.readouterr().out.split())
+        assert " ".join(child.description.split()) in shown, name
 
 
 def test_up_without_engine_stops_early_with_doctor_message(no_engine, capsys):

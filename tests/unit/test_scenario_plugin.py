@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
-from lab.commands import scenario as scenario_cmd
+from lab.cli import build_parser
 from lab.config import LabConfig
 from lab.errors import CheckFailed, ConfigError, PrerequisiteMissing
 
@@ -145,9 +144,8 @@ def test_unknown_driver_name_is_an_error(lab_dir) -> None:
 
 
 def cli(argv: list[str], root: Path) -> int:
-    parser = argparse.ArgumentParser(prog="lab")
-    scenario_cmd.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
+    """`lab ARGV` through the real CLI's parser; errors raised, not turned into exit codes."""
+    args = build_parser().parse_args(argv)
     return args.handler(args, LabConfig.load(root=root, env={}))
 
 

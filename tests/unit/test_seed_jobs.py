@@ -23,6 +23,8 @@ import yaml
 from lab import up
 from lab.clients.gitea import GiteaClient
 from lab.config import LabConfig
+from lab.errors import PrerequisiteMissing
+from lab.groovy import parse_files
 from lab.secrets import Secrets
 from tests.fakes.http import running
 
@@ -307,21 +309,9 @@ def test_there_is_something_to_parse() -> None:
 def test_job_dsl_and_jenkinsfiles_parse_as_groovy(tmp_path: Path) -> None:
     files = groovy_files()
     try:
-        from lab.groovy import parse_files  # the project's own checker, when present
-    except ImportError:
-        parse_files = None
-    if parse_files is not None:
-        from lab.errors import PrerequisiteMissing
-
-        try:
-            problems = [f"{p.path}:{p.line}:{p.column}: {p.message}" for p in parse_files(files)]
-        except PrerequisiteMissing as exc:
-            pytest.skip(f"Groovy is not available: {exc}")
-    else:
-        problems = [
-            f"{p['path']}:{p['line']}:{p['column']}: {p['message']}"
-            for p in run_groovy("parse", *map(str, files))
-        ]
+        problems = [f"{p.path}:{p.line}:{p.column}: {p.message}" for p in parse_files(files)]
+    except PrerequisiteMissing as exc:
+        pytest.skip(f"Groovy is not available: {exc}")
     assert problems == []
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-import lab.commands
 from lab.cli import main
 from lab.config import LabConfig
 
@@ -53,10 +52,6 @@ def lab_root(
     for name in ("projects", "exercises"):
         (root / name).symlink_to(REPO_ROOT / name, target_is_directory=True)
     monkeypatch.setenv("LAB_HOME", str(root))
-    if "lab.commands.exercise" not in lab.commands.MODULES:
-        monkeypatch.setattr(
-            lab.commands, "MODULES", (*lab.commands.MODULES, "lab.commands.exercise")
-        )
     yield Lab(root, LabConfig.load(root), capsys)
 
 

@@ -204,3 +204,18 @@ def test_finish_keep_leaves_builds_alone(driver, fake) -> None:
     d._prs[1] = True
     d.finish(True, lines.append)
     assert fake.stopped == [] and gitea.calls == []
+
+
+def test_waiting_for_a_superseded_commit_times_out_saying_so(driver, fake) -> None:
+    """Jenkins built only the newest push; the wait for the older one names why."""
+    d, _, lines = driver
+    d.pushed("feat", OTHER)
+    d.pushed("feat", HEAD)
+    fake.add_job(
+        f"{PROJECT}/feat", run(1, actions=[branch_revision("feat", HEAD), build_data(HEAD)])
+    )
+    with pytest.raises(WaitTimeout) as err:
+        d.wait_build(Target("feat"), OTHER, 0.05, lines.append)
+    assert f"#1 of {HEAD[:10]} SUCCESS" in str(err.value)
+    assert "builds only the newest commit of a head" in str(err.value)
+    assert f"{HEAD[:10]} was pushed to feat after {OTHER[:10]}" in str(err.value)

@@ -67,6 +67,7 @@ class StackDriver(Driver):
         self._branches: set[str] = set()
         self._prs: dict[int, bool] = {}  # number -> still open
         self._consumed: dict[str, set[int]] = {}
+        self._pushes = {}
         self._progress: Progress = _noop
 
     # ---- availability ------------------------------------------------------
@@ -122,6 +123,7 @@ class StackDriver(Driver):
     def start(self, project: str, uid: str, progress: Progress) -> None:
         self.project = project
         self._branches, self._prs = set(), {}
+        self._pushes: dict[str, list[str]] = {}  # branch -> commits pushed, in order
         self._progress = progress
         if self.gitea.get_repo(self.cfg.org, project) is None:
             raise ConfigError(
@@ -153,6 +155,7 @@ class StackDriver(Driver):
     def pushed(self, branch: str, commit: str) -> None:
         if branch != "main":
             self._branches.add(branch)
+        self._pushes.setdefault(branch, []).append(commit)
 
     def open_pr(self, head: str, base: str, title: str, body: str) -> int:
         pr = self.gitea.create_pull(
@@ -240,7 +243,7 @@ class StackDriver(Driver):
             )
         except WaitTimeout as exc:
             raise WaitTimeout(
-                f"{exc.message}\n  {self._diagnose(job, commit, consumed, scanned)}",
+                f"{exc.message}\n  {self._diagnose(job, target, commit, consumed, scanned)}",
                 hint="Jenkins builds only the newest commit of a head; `lab status` shows the jobs",
             ) from None
         number = int(info["number"])
@@ -261,9 +264,20 @@ class StackDriver(Driver):
             duration=float(info.get("duration") or 0) / 1000.0,
         )
 
-    def _diagnose(self, job: str, commit: str, consumed: set[int], scanned: bool) -> str:
+    def _diagnose(
+        self, job: str, target: Target, commit: str, consumed: set[int], scanned: bool
+    ) -> str:
         """What Jenkins had when a wait ran out: the job, its builds, its queue item."""
         from lab.clients.jenkins import commit_of
+
+        pushes = self._pushes.get(target.branch, [])
+        later = pushes[pushes.index(commit) + 1 :] if commit in pushes else []
+        superseded = (
+            f"; {later[-1][:10]} was pushed to {target.branch} after {commit[:10]}: Jenkins "
+            f"builds only the newest commit of a head, so {commit[:10]} may never be built"
+            if later
+            else ""
+        )
 
         try:
             if not self.jenkins.job_exists(job):
@@ -271,11 +285,12 @@ class StackDriver(Driver):
                     f"Jenkins has no job {job}"
                     + (" (even after a scan)" if scanned else "")
                     + ": did Gitea's webhook reach Jenkins, and does the head hold a Jenkinsfile?"
+                    + superseded
                 )
             builds = self.jenkins.builds(job)
             item = self.jenkins.queue_item(job)
         except LabError as exc:
-            return f"and Jenkins could not be asked why: {exc.message}"
+            return f"and Jenkins could not be asked why: {exc.message}{superseded}"
         shown = []
         for build in builds[:SHOWN_BUILDS]:
             number = int(build["number"])
@@ -289,7 +304,7 @@ class StackDriver(Driver):
         ]
         if any(commit_of(b) == commit for b in builds):
             parts.append(f"a build of {commit[:10]} exists but is still running")
-        return "; ".join(parts)
+        return "; ".join(parts) + superseded
 
     # ---- reading results -------------------------------------------------------
     def pr_comments(self, number: int) -> list[str]:

@@ -67,7 +67,7 @@ class StackDriver(Driver):
         self._branches: set[str] = set()
         self._prs: dict[int, bool] = {}  # number -> still open
         self._consumed: dict[str, set[int]] = {}
-        self._pushes = {}
+        self._pushes: dict[str, list[str]] = {}  # branch -> commits pushed, in order
         self._progress: Progress = _noop
 
     # ---- availability ------------------------------------------------------
@@ -123,7 +123,7 @@ class StackDriver(Driver):
     def start(self, project: str, uid: str, progress: Progress) -> None:
         self.project = project
         self._branches, self._prs = set(), {}
-        self._pushes: dict[str, list[str]] = {}  # branch -> commits pushed, in order
+        self._pushes = {}
         self._progress = progress
         if self.gitea.get_repo(self.cfg.org, project) is None:
             raise ConfigError(
@@ -186,7 +186,10 @@ class StackDriver(Driver):
                 f"      Jenkins has no job PR-{number} after {SETTLE_TIMEOUT:.0f}s "
                 "(webhook slow?); waiting for its build will scan if needed"
             )
-        self._cancel(branch_job, f"{head} is PR-{number} now")
+        try:
+            self._cancel(branch_job, f"{head} is PR-{number} now")
+        except LabError as exc:
+            self._progress(f"      could not cancel a branch build of {head}: {exc.message}")
 
     def _cancel(self, job: str, why: str) -> None:
         """Cancel ``job``'s queue item and stop its running builds nobody waited for."""

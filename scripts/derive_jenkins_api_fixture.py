@@ -158,6 +158,14 @@ class SourceError(Exception):
     pass
 
 
+def _literal_end(text: str, i: int) -> int:
+    """The index just past the string or char literal that starts at ``text[i]``."""
+    quote, j = text[i], i + 1
+    while j < len(text) and text[j] != quote:
+        j += 2 if text[j] == "\\" else 1
+    return j + 1
+
+
 def _blank_comments(text: str) -> str:
     """Comments replaced by spaces (offsets kept); string and char literals left alone."""
     out = list(text)
@@ -165,10 +173,7 @@ def _blank_comments(text: str) -> str:
     while i < n:
         c = text[i]
         if c in "\"'":
-            j = i + 1
-            while j < n and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
+            i = _literal_end(text, i)
         elif text.startswith("//", i):
             j = text.find("\n", i)
             j = n if j == -1 else j
@@ -191,12 +196,10 @@ def _top_level(body: str) -> str:
     while i < n:
         c = body[i]
         if c in "\"'":
-            j = i + 1
-            while j < n and body[j] != c:
-                j += 2 if body[j] == "\\" else 1
+            j = _literal_end(body, i)
             if depth == 0:
-                out.append(body[i : j + 1])
-            i = j + 1
+                out.append(body[i:j])
+            i = j
             continue
         if c == "{":
             depth += 1
@@ -221,10 +224,7 @@ def _class_span(text: str, simple: str) -> tuple[int, int, int]:
     while i < len(text):
         c = text[i]
         if c in "\"'":
-            j = i + 1
-            while j < len(text) and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
+            i = _literal_end(text, i)
             continue
         if c == "{":
             depth += 1

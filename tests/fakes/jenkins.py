@@ -77,6 +77,30 @@ def parse_tree(spec: str) -> Tree:
     return result
 
 
+Accept = Callable[[str, dict[str, Any]], "Accept | None"]
+
+
+def _by_name(tree: Tree) -> Accept:
+    """NamedPathPruner: a property named in the tree (or `*`), visibility ignored."""
+
+    def accept(name: str, prop: dict[str, Any]) -> Accept | None:
+        sub = tree.get(name, tree.get("*"))
+        return None if sub is None else _by_name(sub)
+
+    return accept
+
+
+def _by_depth(n: int) -> Accept:
+    """TreePruner.ByDepth: visibility >= n; the value one level deeper unless inline."""
+
+    def accept(name: str, prop: dict[str, Any]) -> Accept | None:
+        if prop["visibility"] < n:
+            return None
+        return _by_depth(n if prop.get("inline") else n + 1)
+
+    return accept
+
+
 def _declared(type_text: str) -> str:
     """The simple name of a declared type, or of the element type of a collection/array."""
     text = type_text.strip()
@@ -127,41 +151,27 @@ class Beans:
     def export(self, obj: Any, *, tree: str | None = None, depth: int = 0) -> Any:
         self.check(obj)
         if tree is not None:
-            return self._by_name(obj, parse_tree(tree), None)
-        return self._by_depth(obj, 1 - depth, None)
+            return self._prune(obj, None, _by_name(parse_tree(tree)))
+        return self._prune(obj, None, _by_depth(1 - depth))
 
     def _class_attr(self, obj: dict[str, Any], declared: str | None) -> dict[str, Any]:
         simple = obj["_class"].replace("$", ".").split(".")[-1]
         return {"_class": obj["_class"]} if declared != simple else {}
 
-    def _by_name(self, obj: Any, tree: Tree, declared: str | None) -> Any:
+    def _prune(self, obj: Any, declared: str | None, accept: Accept) -> Any:
+        """Write ``obj`` as Stapler's Model.writeTo does: a property goes out when
+        ``accept`` gives a pruner for its value (TreePruner.accept), else it is dropped."""
         if isinstance(obj, list):
-            return [self._by_name(item, tree, declared) for item in obj]
+            return [self._prune(item, declared, accept) for item in obj]
         if not isinstance(obj, dict):
             return obj
         out = self._class_attr(obj, declared)
         if obj["_class"] == CAUSE_ACTION:
             return out
         for name, prop in self.properties(obj["_class"]).items():
-            sub = tree.get(name, tree.get("*"))
-            if sub is None or name not in obj:
-                continue
-            out[name] = self._by_name(obj[name], sub, _declared(prop["type"]))
-        return out
-
-    def _by_depth(self, obj: Any, n: int, declared: str | None) -> Any:
-        if isinstance(obj, list):
-            return [self._by_depth(item, n, declared) for item in obj]
-        if not isinstance(obj, dict):
-            return obj
-        out = self._class_attr(obj, declared)
-        if obj["_class"] == CAUSE_ACTION:
-            return out
-        for name, prop in self.properties(obj["_class"]).items():
-            if prop["visibility"] < n or name not in obj:
-                continue
-            child = n if prop.get("inline") else n + 1
-            out[name] = self._by_depth(obj[name], child, _declared(prop["type"]))
+            child = accept(name, prop)
+            if child is not None and name in obj:
+                out[name] = self._prune(obj[name], _declared(prop["type"]), child)
         return out
 
     def unmatched(self, obj: Any, tree: str) -> list[str]:

@@ -6,7 +6,7 @@ when a getter or field carries ``@Exported``; its name is ``name=`` or the bean 
 the getter; its visibility is ``visibility=`` or the class's ``@ExportedBean
 (defaultVisibility)`` (inherited; 1 when absent), and ``inline=true`` keeps the depth.
 This script reads those annotations in the pinned sources of the classes the lab's
-Jenkins client reads (core, scm-api, gitea, git, git-client, cloudbees-folder) and
+Jenkins client reads (core, scm-api, gitea, git, git-client, cloudbees-folder, credentials) and
 writes one small fixture, so a plain clone runs the contract test without the sources.
 
 Rules of the export (jenkinsci/stapler 2088.v915606dc8e86, the version core 2.568.2
@@ -39,8 +39,9 @@ DEFAULT_OUT = ROOT / "tests" / "unit" / "fixtures" / "jenkins_api_beans.json"
 MIRRORS_ENV = "LAB_UPSTREAM_MIRRORS"
 
 # Repository -> the ref read. Tags are the versions casc/Dockerfile and casc/plugins.txt
-# pin; cloudbees-folder's tag 6.1106.v3a_d9a_6d2465e is not in the mirror, so its
-# newest commit there (2026-04-17) stands in, for one property (`jobs`).
+# pin. The tags of cloudbees-folder (6.1106.v3a_d9a_6d2465e) and credentials
+# (1511.v2e3cb_0008ef0) are not in the mirrors, so their newest commits there
+# (2026-04-17, 2026-04-22) stand in, each for one property (`jobs`, `id`).
 REFS: dict[str, str] = {
     "jenkinsci/jenkins": "jenkins-2.568.2",
     "jenkinsci/scm-api-plugin": "728.vc30dcf7a_0df5",
@@ -48,6 +49,7 @@ REFS: dict[str, str] = {
     "jenkinsci/git-plugin": "git-5.10.1",
     "jenkinsci/git-client-plugin": "git-client-6.6.1",
     "jenkinsci/cloudbees-folder-plugin": "b72f4d5",
+    "jenkinsci/credentials-plugin": "d96751bc",
 }
 
 CORE = "core/src/main/java/hudson"
@@ -131,6 +133,12 @@ BEANS: tuple[Bean, ...] = (
         "jenkinsci/git-client-plugin",
         "src/main/java/hudson/plugins/git/Revision.java",
         "Revision",
+    ),
+    Bean(
+        "com.cloudbees.plugins.credentials.CredentialsStoreAction$CredentialsWrapper",
+        "jenkinsci/credentials-plugin",
+        "src/main/java/com/cloudbees/plugins/credentials/CredentialsStoreAction.java",
+        "CredentialsWrapper",
     ),
     Bean(
         "com.cloudbees.hudson.plugins.folder.AbstractFolder",

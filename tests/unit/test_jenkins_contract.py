@@ -3,7 +3,7 @@
 The fixture (tests/unit/fixtures/jenkins_api_beans.json) lists the ``@Exported``
 properties of the classes the client reads, with their resolved visibility, derived
 by scripts/derive_jenkins_api_fixture.py from the pinned sources (core 2.568.2,
-scm-api, gitea 273, git 5.10.1, git-client 6.6.1, cloudbees-folder). Each request
+scm-api, gitea 273, git 5.10.1, git-client 6.6.1, cloudbees-folder, credentials). Each request
 the client sends is recorded; its ``tree=`` must name only exported properties of the
 class it addresses (walking declared types), and a request without ``tree=`` may read
 only what Stapler's depth rule shows. When the upstream mirrors are present the
@@ -51,6 +51,10 @@ TYPE_VARIABLES = {
 
 # Where each request of the client lands: (path pattern, the class answering it).
 ROOTS: tuple[tuple[str, str], ...] = (
+    (
+        r"^/credentials/store/system/domain/_/credential/[^/]+/api/json$",
+        "com.cloudbees.plugins.credentials.CredentialsStoreAction$CredentialsWrapper",
+    ),
     (r"^/whoAmI/api/json$", "hudson.security.WhoAmI"),
     (r"^/queue/item/\d+/api/json$", "hudson.model.Queue$LeftItem"),
     (r"^(/job/[^/]+)+/\d+/api/json$", "hudson.model.Run"),
@@ -160,6 +164,13 @@ def recorded() -> list[tuple[str, dict[str, str]]]:
             tree="cancelled,executable[number]",
         ),
     )
+    credential = "com.cloudbees.plugins.credentials.CredentialsStoreAction$CredentialsWrapper"
+    fake.routes[
+        ("GET", "/credentials/store/system/domain/_/credential/GIT_PAT/api/json?tree=id")
+    ] = (
+        200,
+        fake.beans.export({"_class": credential, "id": "GIT_PAT"}, tree="id"),
+    )
     fake.add_job("cd4ml", folder=True)
     fake.add_job("cd4ml/demo", folder=True)
     head = "a" * 40
@@ -178,6 +189,7 @@ def recorded() -> list[tuple[str, dict[str, str]]]:
     assert client.queue_item("cd4ml/demo/PR-1") is not None
     assert client.last_build_summary("cd4ml/demo/PR-1") == "#2 SUCCESS"
     assert client.build_number_of(3) == 12
+    assert client.credential_exists("GIT_PAT")
     out = []
     for request in fake.sent:
         parts = urlsplit(request.url)
@@ -197,7 +209,7 @@ def test_every_tree_the_client_asks_names_exported_fields(recorded) -> None:
         problems = tree_problems(_root(path), parse_tree(query["tree"]))
         assert not problems, f"{path}?tree={query['tree']}: {problems}"
         trees += 1
-    assert trees >= 8
+    assert trees >= 9
 
 
 def test_the_build_fields_cover_every_commit_source() -> None:

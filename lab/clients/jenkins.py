@@ -1,9 +1,15 @@
 """The lab's Jenkins client: python-jenkins 1.8.3 with the lab's timeouts, waits and errors.
 
-Facts this relies on (python-jenkins 1.8.3 source, see docs/STACK-NOTES):
+Facts this relies on (python-jenkins 1.8.3 source, see ../shared/upstream/STACK-NOTES.md):
 
 - Job names are folder paths, ``cd4ml/cd4ml-demo/PR-1`` -> ``job/cd4ml/job/cd4ml-demo/job/PR-1``.
-  A branch ``feature/x`` is the job ``feature%2Fx`` (:func:`branch_job`).
+  A branch job is named by branch-api's ``NameEncoder`` (:func:`branch_job`).
+- Every JSON read names its fields with ``tree=`` (Stapler's ``NamedPathPruner``
+  ignores export visibility; a plain ``api/json`` hides properties of nested objects
+  whose visibility is below their depth). ``tests/unit/test_jenkins_contract.py``
+  checks each field against the exported beans of the pinned core and plugins.
+- Console logs of the lab's pipelines carry timestamper's ``[ISO time] `` prefix
+  (:func:`strip_timestamps`).
 - ``build_job`` on a multibranch project raises ``EmptyResponseException`` (the
   scan answers with a redirect, not a queue ``Location``), so a scan is a plain
   POST through ``jenkins_request``.
@@ -19,7 +25,9 @@ Facts this relies on (python-jenkins 1.8.3 source, see docs/STACK-NOTES):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -34,10 +42,55 @@ BUILD_DATA_CLASS = "hudson.plugins.git.util.BuildData"
 SCM_REVISION_CLASS = "jenkins.scm.api.SCMRevisionAction"
 BuildInfo = dict[str, Any]
 
+# The fields of a build the lab reads, asked for by name (Stapler `tree=`): a plain
+# `N/api/json` would omit SCMRevisionAction.revision (scm-api 728.vc30dcf7a_0df5,
+# SCMRevisionAction.getRevision: @Exported, default visibility 1; stapler
+# 2088.v915606dc8e86 TreePruner.ByDepth hides it at the action's depth 2), which is the
+# only commit a build that failed before checkout has (workflow-multibranch SCMBinder
+# adds the action before it reads the Jenkinsfile; git's BuildData comes with checkout).
+# `revision.origin.hash`: gitea 273.vb_78d13f6d9a_d PullRequestSCMRevision.getOrigin
+# (a BranchSCMRevision); `revision.hash`: git 5.10.1 AbstractGitSCMSource.SCMRevisionImpl.
+BUILD_FIELDS = (
+    "number,result,building,url,duration,"
+    "actions[lastBuiltRevision[SHA1],revision[hash,origin[hash]]]"
+)
+# A job's queue item (Job.getQueueItem, Queue.Item id/why, core 2.568.2): with no
+# build parameters Jenkins folds every schedule of a job into one waiting item.
+QUEUE_ITEM_FIELDS = "id,why"
+
+# branch-api 2.1280.v0d4e5b_b_460ef src/main/java/jenkins/branch/NameEncoder.java:
+# the characters a branch job's name escapes, and the names it replaces whole.
+_NAME_ESCAPES = {
+    "#": "%23",
+    "%": "%25",
+    "/": "%2F",
+    "?": "%3F",
+    "[": "%5B",
+    "]": "%5D",
+    "\\": "%5C",
+}
+_NAME_WHOLE = {"": "%00", ".": "%2E", "..": "%2E."}
+
+# timestamper 1.30 pipeline/GlobalDecorator.java: "[" + UTC time as
+# yyyy-MM-dd'T'HH:mm:ss.SSSX + "] " before every line written under timestamps().
+_TIMESTAMP = re.compile(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] ", re.MULTILINE)
+
 
 def branch_job(branch: str) -> str:
-    """The job name Jenkins gives a branch in a multibranch project (``/`` -> ``%2F``)."""
-    return branch.replace("/", "%2F")
+    """The job name a multibranch project gives a branch (branch-api ``NameEncoder.encode``).
+
+    ``feature/x`` -> ``feature%2Fx``, ``fix#3`` -> ``fix%233``, ``.`` -> ``%2E``. Git's
+    ref rules already refuse ``?``, ``[``, ``\\`` and ``..`` in branch names; the port
+    keeps them so the name matches Jenkins' for any head name.
+    """
+    if branch in _NAME_WHOLE:
+        return _NAME_WHOLE[branch]
+    return "".join(_NAME_ESCAPES.get(c, c) for c in branch)
+
+
+def strip_timestamps(text: str) -> str:
+    """A console log without timestamper's ``[2026-12-02T14:36:48.123Z] `` line prefixes."""
+    return _TIMESTAMP.sub("", text)
 
 
 def job_path(*parts: str) -> str:
@@ -59,22 +112,47 @@ def finished(build: Mapping[str, Any]) -> bool:
     return not build.get("building") and build.get("result") is not None
 
 
+def _actions(build: Mapping[str, Any], cls: str) -> list[Mapping[str, Any]]:
+    return [
+        a for a in build.get("actions") or () if isinstance(a, Mapping) and a.get("_class") == cls
+    ]
+
+
 def commit_of(build: Mapping[str, Any]) -> str | None:
-    """The commit a build checked out (git plugin BuildData, else the SCM revision)."""
-    for action in build.get("actions") or ():
-        if not isinstance(action, Mapping):
-            continue
-        if action.get("_class") == BUILD_DATA_CLASS:
-            sha = (action.get("lastBuiltRevision") or {}).get("SHA1")
-            if sha:
-                return str(sha)
-    for action in build.get("actions") or ():
-        if isinstance(action, Mapping) and action.get("_class") == SCM_REVISION_CLASS:
-            revision = action.get("revision") or {}
-            sha = revision.get("hash") or (revision.get("pullHash"))
-            if sha:
-                return str(sha)
+    """The commit a build is of: git's BuildData, else the branch source's revision.
+
+    A build that failed before checkout (a Jenkinsfile that does not compile) has no
+    BuildData, only SCMRevisionAction: ``revision.origin.hash`` for a pull request
+    (the PR head, never ``revision.target``), ``revision.hash`` for a branch.
+    """
+    for action in _actions(build, BUILD_DATA_CLASS):
+        sha = (action.get("lastBuiltRevision") or {}).get("SHA1")
+        if sha:
+            return str(sha)
+    return revision_of(build)
+
+
+def revision_of(build: Mapping[str, Any]) -> str | None:
+    """The head revision the branch source recorded before the build read its Jenkinsfile."""
+    for action in _actions(build, SCM_REVISION_CLASS):
+        revision = action.get("revision") or {}
+        origin = revision.get("origin") if isinstance(revision, Mapping) else None
+        sha = (origin or {}).get("hash") if isinstance(origin, Mapping) else None
+        sha = sha or revision.get("hash")
+        if sha:
+            return str(sha)
     return None
+
+
+def checked_out(build: Mapping[str, Any]) -> bool:
+    """Whether the build got as far as a git checkout (git's BuildData is there)."""
+    return bool(_actions(build, BUILD_DATA_CLASS))
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    why: str
 
 
 class JenkinsClient:
@@ -149,7 +227,7 @@ class JenkinsClient:
             raise ServiceError(f"{SERVICE}: GET /login failed: {type(exc).__name__}") from None
         if login.status_code != 200:
             raise ServiceError(f"{SERVICE}: GET /login -> HTTP {login.status_code} (starting?)")
-        who = self.get_json("whoAmI/api/json")
+        who = self.get_json("whoAmI/api/json?tree=name,authenticated")
         if not who.get("authenticated") or who.get("name") in (None, "anonymous"):
             raise ServiceError(
                 f"{SERVICE}: whoAmI says we are not authenticated ({who.get('name')})",
@@ -182,13 +260,38 @@ class JenkinsClient:
             raise ServiceError(f"{SERVICE}: no folder or project {folder!r}")
         return [str(j["name"]) for j in data.get("jobs") or ()]
 
-    def builds(self, job: str) -> list[dict[str, Any]]:
-        """The job's builds, newest first: number, result, building, url (Jenkins keeps <=100)."""
-        data = self.job_info(job, tree="builds[number,result,building,url]")
+    def builds(self, job: str) -> list[BuildInfo]:
+        """The job's builds, newest first, with :data:`BUILD_FIELDS` (Jenkins lists <=100)."""
+        data = self.job_info(job, tree=f"builds[{BUILD_FIELDS}]")
         return list((data or {}).get("builds") or ())
 
     def build_info(self, job: str, number: int) -> BuildInfo | None:
-        return self.get_json(f"{_job_url(job)}{int(number)}/api/json", missing_ok=True)
+        return self.get_json(
+            f"{_job_url(job)}{int(number)}/api/json?tree={BUILD_FIELDS}", missing_ok=True
+        )
+
+    def queue_item(self, job: str) -> QueueItem | None:
+        """The job's waiting queue item (id and why), or None; a missing job has none."""
+        data = self.job_info(job, tree=f"queueItem[{QUEUE_ITEM_FIELDS}]")
+        item = (data or {}).get("queueItem")
+        if not isinstance(item, Mapping) or item.get("id") is None:
+            return None
+        return QueueItem(int(item["id"]), str(item.get("why") or ""))
+
+    def cancel_queue_item(self, item_id: int) -> None:
+        """Cancel a queue item (python-jenkins 1.8.3 ``cancel_queue``: POST
+        ``queue/cancelItem?id=N``; its 404 answer is expected and ignored)."""
+        try:
+            self.server.cancel_queue(int(item_id))
+        except (jenkins.JenkinsException, requests.RequestException) as exc:
+            raise self._fail("POST", f"queue/cancelItem?id={int(item_id)}", exc) from None
+
+    def stop_build(self, job: str, number: int) -> None:
+        """Abort a running build (python-jenkins 1.8.3 ``stop_build``: POST ``.../N/stop``)."""
+        try:
+            self.server.stop_build(job, int(number))
+        except (jenkins.JenkinsException, requests.RequestException) as exc:
+            raise self._fail("POST", f"{_job_url(job)}{int(number)}/stop", exc) from None
 
     def build_commit(self, job: str, number: int) -> str | None:
         info = self.build_info(job, number)
@@ -252,7 +355,10 @@ class JenkinsClient:
         return int(parts[-1])
 
     def build_number_of(self, queue_id: int) -> int | None:
-        item = self.get_json(f"queue/item/{int(queue_id)}/api/json", missing_ok=True)
+        item = self.get_json(
+            f"queue/item/{int(queue_id)}/api/json?tree=cancelled,executable[number]",
+            missing_ok=True,
+        )
         if item is None:
             raise ServiceError(
                 f"{SERVICE}: queue item {queue_id} is gone (items expire ~5 minutes after start)"
@@ -307,9 +413,8 @@ class JenkinsClient:
             for build in self.builds(job):
                 if int(build["number"]) <= since:
                     break
-                info = self.build_info(job, int(build["number"]))
-                if info is not None and predicate(info):
-                    return info
+                if predicate(build):
+                    return build
             return None
 
         return poll(

@@ -111,7 +111,11 @@ class Driver(abc.ABC):
 
     @abc.abstractmethod
     def open_pr(self, head: str, base: str, title: str, body: str) -> int:
-        """Open a pull request and return its number."""
+        """Open a pull request and return its number.
+
+        From then on ``head`` builds as ``PR-N`` only: a build of it as a branch that
+        nobody waited for is dropped (the stack driver cancels or stops it).
+        """
 
     @abc.abstractmethod
     def merge_pr(self, number: int, style: str) -> None: ...
@@ -120,8 +124,10 @@ class Driver(abc.ABC):
     def wait_build(self, target: Target, commit: str, timeout: float, progress: Progress) -> Build:
         """The finished build of ``commit`` for ``target`` that the last change triggered.
 
-        Raise :class:`lab.errors.WaitTimeout` when none comes in time, or
-        :class:`lab.errors.CheckFailed` when none was triggered at all.
+        Only the newest commit of a head is built (as Jenkins does): a commit superseded
+        before its build started has none. Raise :class:`lab.errors.WaitTimeout` when
+        none comes in time, or :class:`lab.errors.CheckFailed` when none was triggered
+        (or it was superseded).
         """
 
     @abc.abstractmethod

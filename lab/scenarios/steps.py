@@ -112,6 +112,9 @@ def _open_pr(run: Run, args: dict[str, Any], progress: Progress) -> str:
     run.pr = PullRequest(number, head, base, title)
     run.pr_open = True
     sha = run.repo.head()
+    # The branch builds as PR-N from now on; a branch build nobody waited for is
+    # dropped (the stack driver cancels it, see scenarios/README.md).
+    run.due.pop(Target(head), None)
     run.due[Target(head, number)] = sha
     run.names.update(
         {"pr.number": number, "pr.head": head, "pr.base": base, "pr.title": title, "head_sha": sha}
@@ -156,6 +159,12 @@ def _wait_build(run: Run, args: dict[str, Any], progress: Progress) -> str:
     else:
         target = Target(args.get("branch") or run.names["branch"])
     commit = run.due.get(target)
+    pr = run.pr_target()
+    if commit is None and target.pr is None and run.pr_open and pr and pr.branch == target.branch:
+        raise StepFailed(
+            f"a build due for {target}",
+            f"{target.branch} is the head of open PR #{pr.pr}: it builds as {pr.job} only",
+        )
     if commit is None:
         last = f" since build #{run.build.number}" if run.build and run.target == target else ""
         raise StepFailed(

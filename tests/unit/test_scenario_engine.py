@@ -394,3 +394,41 @@ def _main_subject(driver) -> str:
         text=True,
         check=True,
     ).stdout.strip()
+
+
+def test_jenkins_builds_only_the_newest_commit_of_a_head(driver) -> None:
+    """Two pushes before anyone waits: one build, of the second commit (as Jenkins)."""
+    text = """\
+name: two-pushes
+steps:
+  - branch: {name: "feat-{uid}"}
+  - edit: {file: value.txt, replace: {old: "3", new: "4"}}
+  - commit: {message: first}
+  - push
+  - edit: {file: value.txt, replace: {old: "4", new: "5"}}
+  - commit: {message: second}
+  - push
+  - wait_build: {for: branch, result: SUCCESS}
+"""
+    outcome, _ = run(text, driver)
+    assert outcome.steps[-1][2].startswith(f"feat-{outcome.uid} #1 SUCCESS")
+    built = [(b.job, b.number, b.commit) for b in driver.queue.history]
+    assert len(built) == 1 and built[0][1] == 1
+    ((older, newer),) = driver.queue.superseded.items()
+    assert newer == built[0][2] and older[0].branch == f"feat-{outcome.uid}"
+
+
+def test_open_pr_supersedes_a_branch_build_nobody_waited_for(driver) -> None:
+    text = """\
+name: push-then-pr
+steps:
+  - branch: {name: "exp-{uid}"}
+  - edit: {file: value.txt, replace: {old: "3", new: "4"}}
+  - commit: {message: change}
+  - push
+  - open_pr
+  - wait_build: {for: branch}
+"""
+    failure = fails(text, driver)
+    assert "is the head of open PR #1: it builds as PR-1 only" in failure.failures[0].seen
+    assert driver.queue.pending[0][0].pr == 1 and len(driver.queue.pending) == 1

@@ -103,14 +103,39 @@ def test_queue_builds_pr_branches_as_pr_only_and_follows_commit_back() -> None:
             heads["exp"] = "c2"  # the pipeline commits back
         return Build(target.job, number, "SUCCESS", commit, "")
 
-    queue.pushed("exp", "c1")  # before the PR exists: a branch build
-    queue.pr_opened(1, "exp", "c1")
+    queue.pushed("exp", "c1")  # before the PR exists: a branch build...
+    queue.pr_opened(1, "exp", "c1")  # ...that the PR supersedes, nobody having waited
+    assert queue.pending == [(Target("exp", 1), "c1")]
     first = queue.wait(Target("exp", 1), "c1", build, heads.get)
     assert (first.job, first.number) == ("PR-1", 1)
     # The commit-back queued the next PR build (not a branch build: the branch is a PR).
-    assert queue.pending == [(Target("exp"), "c1"), (Target("exp", 1), "c2")]
+    assert queue.pending == [(Target("exp", 1), "c2")]
     second = queue.wait(Target("exp", 1), "c2", build, heads.get)
     assert second.number == 2
     assert ran == [("PR-1", "c1"), ("PR-1", "c2")]
     with pytest.raises(CheckFailed, match="no build of c3 was triggered for PR-1"):
         queue.wait(Target("exp", 1), "c3", build, heads.get)
+
+
+def test_queue_builds_only_the_newest_commit_of_a_head() -> None:
+    """Jenkins folds schedules of a queued job and builds the head's tip: a commit
+    superseded before its build started is never built, and waiting for it says so."""
+    queue = BuildQueue()
+    ran: list[str] = []
+
+    def build(target: Target, commit: str, number: int) -> Build:
+        ran.append(commit)
+        return Build(target.job, number, "SUCCESS", commit, "")
+
+    queue.pushed("feat", "c1")
+    queue.pushed("feat", "c2")
+    queue.pushed("other", "o1")
+    assert queue.pending == [(Target("feat"), "c2"), (Target("other"), "o1")]
+    with pytest.raises(CheckFailed, match="no build of c1 will run for branch feat: c2 superseded"):
+        queue.wait(Target("feat"), "c1", build, {"feat": "c2"}.get)
+    assert ran == []
+    newest = queue.wait(Target("feat"), "c2", build, {"feat": "c2"}.get)
+    assert (newest.number, ran) == (1, ["c2"])
+    # A commit that was built is not "superseded" by a later push.
+    queue.pushed("feat", "c3")
+    assert queue.wait(Target("feat"), "c3", build, {"feat": "c3"}.get).number == 2

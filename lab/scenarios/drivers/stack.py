@@ -3,8 +3,25 @@
 REST API; builds are started by Gitea's webhook and read from Jenkins (job
 ``<org>/<project>/<branch or PR-N>``, matched on the commit); DVC objects from MinIO.
 
-When no build of the awaited commit appears within ``SCAN_AFTER`` seconds, the driver
-starts a multibranch scan (the periodic scan is the lab's webhook fallback too).
+How it meets Jenkins as it is (gitea 273.vb_78d13f6d9a_d, branch-api 2.1280.v0d4e5b_b_460ef,
+core 2.568.2; see ../shared/upstream/STACK-NOTES.md):
+
+- A build is matched on its commit (git BuildData, else the revision the branch source
+  recorded before reading the Jenkinsfile), so a build that failed before checkout is
+  found and reported as such.
+- Jenkins builds only the newest commit of a head: the queue folds schedules of a job
+  and workflow-multibranch's SCMBinder builds the head's tip when the build starts.
+- ``open_pr`` files the branch as a PR at once: the seed job's branch discovery
+  (strategy 1, ``ExcludeOriginPRBranchesSCMHeadFilter``) drops a branch that is a PR
+  head, but only if the PR exists when Jenkins handles the push event (``fireNow``,
+  right after Gitea delivers it). A branch build that won that race is cancelled
+  (queue item) or stopped, as are branch builds nobody waited for.
+- When neither a build nor a queue item of the job appears within ``SCAN_AFTER``
+  seconds, the driver starts a multibranch scan (the periodic scan is the lab's webhook
+  fallback too). A wait that times out says what Jenkins had: the job, its builds
+  (number, commit, result) and its queue item with Jenkins' reason.
+- ``finish`` cancels the run's queue items and stops its builds before it closes the
+  PRs and deletes the branches (a closed PR's build would still run the pipeline).
 """
 
 from __future__ import annotations
@@ -13,7 +30,7 @@ import time
 from typing import Any
 
 from lab.config import LabConfig
-from lab.errors import ConfigError, LabError, ServiceError
+from lab.errors import ConfigError, LabError, ServiceError, WaitTimeout
 from lab.scenarios.driver import (
     Build,
     Driver,
@@ -28,6 +45,15 @@ from lab.wait import poll
 
 SCAN_AFTER = 90.0
 HTTP_TIMEOUT = 15.0
+# How long open_pr waits for Jenkins to take the new PR (its job appears), cancelling
+# a branch build of the head meanwhile. Webhook delivery and event handling take
+# seconds; past this bound wait_build's scan takes over.
+SETTLE_TIMEOUT = 30.0
+SHOWN_BUILDS = 5
+
+
+def _noop(_message: str) -> None:
+    return None
 
 
 class StackDriver(Driver):
@@ -41,6 +67,8 @@ class StackDriver(Driver):
         self._branches: set[str] = set()
         self._prs: dict[int, bool] = {}  # number -> still open
         self._consumed: dict[str, set[int]] = {}
+        self._pushes: dict[str, list[str]] = {}  # branch -> commits pushed, in order
+        self._progress: Progress = _noop
 
     # ---- availability ------------------------------------------------------
     def sanity_check(self) -> None:
@@ -95,6 +123,8 @@ class StackDriver(Driver):
     def start(self, project: str, uid: str, progress: Progress) -> None:
         self.project = project
         self._branches, self._prs = set(), {}
+        self._pushes = {}
+        self._progress = progress
         if self.gitea.get_repo(self.cfg.org, project) is None:
             raise ConfigError(
                 f"Gitea has no repository {self.cfg.org}/{project}",
@@ -125,6 +155,7 @@ class StackDriver(Driver):
     def pushed(self, branch: str, commit: str) -> None:
         if branch != "main":
             self._branches.add(branch)
+        self._pushes.setdefault(branch, []).append(commit)
 
     def open_pr(self, head: str, base: str, title: str, body: str) -> int:
         pr = self.gitea.create_pull(
@@ -132,7 +163,46 @@ class StackDriver(Driver):
         )
         number = int(pr["number"])
         self._prs[number] = True
+        self._settle(head, number)
         return number
+
+    def _job(self, name: str) -> str:
+        from lab.clients.jenkins import job_path
+
+        return job_path(self.cfg.org, self.project, name)
+
+    def _settle(self, head: str, number: int) -> None:
+        """Until Jenkins has the PR's job, cancel any build of the head as a branch."""
+        branch_job, pr_job = self._job(head), self._job(f"PR-{number}")
+
+        def check() -> bool:
+            self._cancel(branch_job, f"{head} is PR-{number} now")
+            return bool(self.jenkins.job_exists(pr_job))
+
+        try:
+            poll(check, what=f"Jenkins job {pr_job}", timeout=SETTLE_TIMEOUT, interval=2.0)
+        except WaitTimeout:
+            self._progress(
+                f"      Jenkins has no job PR-{number} after {SETTLE_TIMEOUT:.0f}s "
+                "(webhook slow?); waiting for its build will scan if needed"
+            )
+        try:
+            self._cancel(branch_job, f"{head} is PR-{number} now")
+        except LabError as exc:
+            self._progress(f"      could not cancel a branch build of {head}: {exc.message}")
+
+    def _cancel(self, job: str, why: str) -> None:
+        """Cancel ``job``'s queue item and stop its running builds nobody waited for."""
+        item = self.jenkins.queue_item(job)
+        if item is not None:
+            self.jenkins.cancel_queue_item(item.id)
+            self._progress(f"      cancelled queued {job} ({why})")
+        consumed = self._consumed.get(job, set())
+        for build in self.jenkins.builds(job):
+            number = int(build["number"])
+            if build.get("building") and number not in consumed:
+                self.jenkins.stop_build(job, number)
+                self._progress(f"      stopped {job} #{number} ({why})")
 
     def merge_pr(self, number: int, style: str) -> None:
         self.gitea.merge_pull(self.cfg.org, self.project, number, style=style)
@@ -140,46 +210,104 @@ class StackDriver(Driver):
 
     # ---- builds ----------------------------------------------------------------
     def wait_build(self, target: Target, commit: str, timeout: float, progress: Progress) -> Build:
-        from lab.clients.jenkins import commit_of, finished, job_path
+        from lab.clients.jenkins import checked_out, commit_of, finished, strip_timestamps
 
-        job = job_path(self.cfg.org, self.project, target.job)
+        job = self._job(target.job)
         consumed = self._consumed.setdefault(job, set())
         begun = time.monotonic()
         scanned = False
 
         def check() -> dict[str, Any] | None:
             nonlocal scanned
+            active = False
             for entry in self.jenkins.builds(job):
-                number = int(entry["number"])
-                if number in consumed:
+                if int(entry["number"]) in consumed:
                     continue
-                info = self.jenkins.build_info(job, number)
-                if info and commit_of(info) == commit and finished(info):
-                    return info
-            if not scanned and time.monotonic() - begun > SCAN_AFTER:
+                active = True
+                if commit_of(entry) == commit and finished(entry):
+                    return entry
+            late = not scanned and not active and time.monotonic() - begun > SCAN_AFTER
+            if late and self.jenkins.queue_item(job) is None:
                 scanned = True
-                progress(f"      no build of {commit[:10]} after {SCAN_AFTER:.0f}s: scanning")
+                progress(
+                    f"      no build or queue item of {target.job} after "
+                    f"{SCAN_AFTER:.0f}s: scanning {self._project_job()}"
+                )
                 self.jenkins.scan_multibranch(self._project_job())
             return None
 
-        info = poll(
-            check,
-            what=f"Jenkins build of {commit[:10]} in {job}",
-            timeout=timeout,
-            interval=5.0,
-            progress=progress,
-        )
+        try:
+            info = poll(
+                check,
+                what=f"Jenkins build of {commit[:10]} in {job}",
+                timeout=timeout,
+                interval=5.0,
+                progress=progress,
+            )
+        except WaitTimeout as exc:
+            raise WaitTimeout(
+                f"{exc.message}\n  {self._diagnose(job, target, commit, consumed, scanned)}",
+                hint="Jenkins builds only the newest commit of a head; `lab status` shows the jobs",
+            ) from None
         number = int(info["number"])
         consumed.add(number)
+        result = str(info.get("result"))
+        if not checked_out(info):
+            progress(
+                f"      {target.job} #{number} ended {result} before checking out "
+                f"{commit[:10]} (the Jenkinsfile could not be loaded or compiled: see the log)"
+            )
         return Build(
             job=target.job,
             number=number,
-            result=str(info.get("result")),
+            result=result,
             commit=commit,
-            log=self.jenkins.console(job, number),
+            log=strip_timestamps(self.jenkins.console(job, number)),
             url=str(info.get("url") or ""),
             duration=float(info.get("duration") or 0) / 1000.0,
         )
+
+    def _diagnose(
+        self, job: str, target: Target, commit: str, consumed: set[int], scanned: bool
+    ) -> str:
+        """What Jenkins had when a wait ran out: the job, its builds, its queue item."""
+        from lab.clients.jenkins import commit_of
+
+        pushes = self._pushes.get(target.branch, [])
+        later = pushes[pushes.index(commit) + 1 :] if commit in pushes else []
+        superseded = (
+            f"; {later[-1][:10]} was pushed to {target.branch} after {commit[:10]}: Jenkins "
+            f"builds only the newest commit of a head, so {commit[:10]} may never be built"
+            if later
+            else ""
+        )
+
+        try:
+            if not self.jenkins.job_exists(job):
+                return (
+                    f"Jenkins has no job {job}"
+                    + (" (even after a scan)" if scanned else "")
+                    + ": did Gitea's webhook reach Jenkins, and does the head hold a Jenkinsfile?"
+                    + superseded
+                )
+            builds = self.jenkins.builds(job)
+            item = self.jenkins.queue_item(job)
+        except LabError as exc:
+            return f"and Jenkins could not be asked why: {exc.message}{superseded}"
+        shown = []
+        for build in builds[:SHOWN_BUILDS]:
+            number = int(build["number"])
+            sha = commit_of(build)
+            state = "running" if build.get("building") else str(build.get("result"))
+            mark = ", already awaited" if number in consumed else ""
+            shown.append(f"#{number} of {sha[:10] if sha else '?'} {state}{mark}")
+        parts = [
+            f"builds of {job}: " + ("; ".join(shown) if shown else "none"),
+            f"queued: {item.why}" if item is not None else "nothing queued",
+        ]
+        if any(commit_of(b) == commit for b in builds):
+            parts.append(f"a build of {commit[:10]} exists but is still running")
+        return "; ".join(parts) + superseded
 
     # ---- reading results -------------------------------------------------------
     def pr_comments(self, number: int) -> list[str]:
@@ -228,6 +356,15 @@ class StackDriver(Driver):
         if keep:
             progress(f"kept branches {sorted(self._branches)} and PRs {sorted(self._prs)}")
             return
+        # Builds first: a queued or running build of a closed PR still runs the whole
+        # pipeline (gitea 273 retrieve() gives no revision for a closed PR, so
+        # SCMBinder falls back to the branch's last SCM), next to the next scenario.
+        jobs = [f"PR-{n}" for n in sorted(self._prs)] + sorted(self._branches)
+        for name in jobs:
+            try:
+                self._cancel(self._job(name), "the scenario is over")
+            except LabError as exc:
+                progress(f"could not cancel the builds of {name}: {exc}")
         for number, still_open in self._prs.items():
             if still_open:
                 try:

@@ -385,11 +385,8 @@ def render(data: dict[str, Any]) -> str:
 
 def default_mirrors() -> Path | None:
     env = os.environ.get(MIRRORS_ENV)
-    candidates = [Path(env)] if env else []
-    candidates += [ROOT.parent / ".mirror", ROOT.parent.parent / ".mirror"]
-    for candidate in candidates:
-        if all(_has_mirror(candidate, repo) for repo in REFS):
-            return candidate
+    if env and all(_has_mirror(Path(env), repo) for repo in REFS):
+        return Path(env)
     return None
 
 

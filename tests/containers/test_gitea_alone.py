@@ -12,7 +12,7 @@ Upstream behaviour relied on (the Gitea source at tag v1.27.1 could not be fetch
 here, too large; what was read is named):
 - ``GITEA__section__KEY`` variables are written into app.ini at start, and
   ``GITEA__security__INSTALL_LOCK=true`` skips the installer
-  (/work/shared/upstream/STACK-NOTES.md, "Gitea settings"). While the installer runs,
+  (../shared/upstream/STACK-NOTES.md, "Gitea settings"). While the installer runs,
   it serves its own pages and ``/api/healthz``, and sends every other path (the API
   included) to ``installNotFound`` (go-gitea/gitea routers/install/routes.go, read
   through the code index, version not pinned): the healthz wait alone proves nothing,
@@ -21,7 +21,7 @@ here, too large; what was read is named):
   required scope(s)" (go-gitea/gitea routers/api/v1/api.go ``tokenRequiresScopes``,
   read at commit 001727e5, not at the 1.27.1 tag); scope names:
   models/auth/access_token_scope.go (see lab/clients/gitea.py).
-- Response fields: /work/shared/upstream/gitea-openapi.json (1.27.1): ``Hook`` (type,
+- Response fields: ../shared/upstream/gitea-openapi.json (1.27.1): ``Hook`` (type,
   config, events, active, branch_filter), ``AccessToken.scopes``,
   ``Repository.permissions.push``, ``User.is_admin``; ``POST /orgs`` answers 403.
 """

@@ -8,12 +8,13 @@ are printed without a traceback and mapped to their exit code.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from lab import __version__
 from lab.config import LabConfig
-from lab.errors import EXIT_CODES, LabError, os_error
+from lab.errors import EXIT_CODES, INTERNAL_ERROR, LabError, os_error
 
 Handler = Callable[[argparse.Namespace, LabConfig], int]
 
@@ -73,6 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lab {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of the lab: one line, the traceback only on request
+        if os.environ.get("LAB_DEBUG") == "1":
+            raise
+        print(
+            f"lab {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in the lab; rerun with LAB_DEBUG=1 for the traceback "
+            "and report it",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ Exit codes (also listed in ``lab --help``):
 3     a prerequisite is missing (Docker engine, compose v2, ports)
 4     a service misbehaved (HTTP error, command failed)
 5     timed out waiting for something
+70    an internal error of the lab itself (a bug: please report it)
 ====  ==========================================================
 """
 
@@ -73,6 +74,10 @@ def os_error(exc: OSError, doing: str | None = None) -> ConfigError:
     )
 
 
+# sysexits.h EX_SOFTWARE: an exception no LabError describes is a bug in the lab, not
+# something the user did; it still gets one line, not a traceback.
+INTERNAL_ERROR = 70
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     CheckFailed.exit_code: "a check, lint or scenario failed",
@@ -80,4 +85,5 @@ EXIT_CODES: dict[int, str] = {
     PrerequisiteMissing.exit_code: "a prerequisite is missing (Docker engine, compose v2, ports)",
     ServiceError.exit_code: "a service or command answered with an error",
     WaitTimeout.exit_code: "timed out waiting for something",
+    INTERNAL_ERROR: "an internal error of the lab (a bug: LAB_DEBUG=1 shows the traceback)",
 }

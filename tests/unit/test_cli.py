@@ -210,3 +210,25 @@ def test_logs_of_an_unknown_service_is_a_usage_error(capsys):
         main(["logs", "nosuch"])
     assert exc.value.code == 2
     assert "invalid choice: 'nosuch'" in capsys.readouterr().err
+
+
+def _crashing_handler(args, cfg):
+    raise KeyError("unexpected")
+
+
+def test_a_bug_in_a_command_is_one_line_and_exit_70_not_a_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LAB_HOME", str(tmp_path))
+    monkeypatch.delenv("LAB_DEBUG", raising=False)
+    parser = build_parser()
+    monkeypatch.setattr("lab.cli.build_parser", lambda: parser)
+    parser.set_defaults(handler=_crashing_handler)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub.choices["creds"].set_defaults(handler=_crashing_handler)
+    assert main(["creds"]) == 70
+    err = capsys.readouterr().err
+    assert err.startswith("lab creds: internal error: KeyError: 'unexpected'")
+    assert "Traceback" not in err and "LAB_DEBUG=1" in err
+
+    monkeypatch.setenv("LAB_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["creds"])

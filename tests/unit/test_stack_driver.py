@@ -36,6 +36,10 @@ class GiteaClientStub:
         self.calls: list[tuple[Any, ...]] = []
         self.next_pr = 1
 
+    def get_repo(self, org: str, repo: str) -> dict[str, Any]:
+        # Repository.default_branch (gitea-openapi 1.27.1): an added project's may differ.
+        return {"name": repo, "default_branch": "master"}
+
     def create_pull(self, org: str, repo: str, **kw: Any) -> dict[str, Any]:
         self.calls.append(("create_pull", kw["head"]))
         number, self.next_pr = self.next_pr, self.next_pr + 1
@@ -219,3 +223,17 @@ def test_waiting_for_a_superseded_commit_times_out_saying_so(driver, fake) -> No
     assert f"#1 of {HEAD[:10]} SUCCESS" in str(err.value)
     assert "builds only the newest commit of a head" in str(err.value)
     assert f"{HEAD[:10]} was pushed to feat after {OTHER[:10]}" in str(err.value)
+
+
+def test_finish_never_deletes_the_project_s_default_branch(driver, fake, monkeypatch) -> None:
+    """A scenario with `push_to_default_branch: true` on a project whose default is not
+    `main`: the run pushed to it, but it is the project's, not the run's, to delete."""
+    d, gitea, lines = driver
+    fake.add_job(f"{PROJECT}/master")
+    monkeypatch.setattr(d.jenkins, "job_exists", lambda job: True)
+    d.start("demo", "u1", lines.append)
+    d.pushed("master", HEAD)
+    d.pushed("exp-5", OTHER)
+    d.finish(False, lines.append)
+    deleted = [call[1] for call in gitea.calls if call[0] == "delete_branch"]
+    assert deleted == ["exp-5"]

@@ -68,6 +68,7 @@ class StackDriver(Driver):
         self._prs: dict[int, bool] = {}  # number -> still open
         self._consumed: dict[str, set[int]] = {}
         self._pushes: dict[str, list[str]] = {}  # branch -> commits pushed, in order
+        self._default_branch = "main"  # the repository's, read in start()
         self._progress: Progress = _noop
 
     # ---- availability ------------------------------------------------------
@@ -125,11 +126,15 @@ class StackDriver(Driver):
         self._branches, self._prs = set(), {}
         self._pushes = {}
         self._progress = progress
-        if self.gitea.get_repo(self.cfg.org, project) is None:
+        repo = self.gitea.get_repo(self.cfg.org, project)
+        if repo is None:
             raise ConfigError(
                 f"Gitea has no repository {self.cfg.org}/{project}",
                 hint="`lab up` pushes every project under projects/",
             )
+        # Gitea's Repository.default_branch (gitea-openapi 1.27.1, Repository): a pushed
+        # default branch is the project's, never one of the run's to delete in finish().
+        self._default_branch = str(repo.get("default_branch") or "main")
         if not self.jenkins.job_exists(self._project_job()):
             raise ConfigError(
                 f"Jenkins has no job {self._project_job()}",
@@ -153,7 +158,7 @@ class StackDriver(Driver):
         return Identity(self._bot_user, self.cfg.bot_email)
 
     def pushed(self, branch: str, commit: str) -> None:
-        if branch != "main":
+        if branch != self._default_branch:
             self._branches.add(branch)
         self._pushes.setdefault(branch, []).append(commit)
 

@@ -62,6 +62,22 @@ class WaitTimeout(LabError):
     exit_code = 5
 
 
+def output_tail(text: str, *, lines: int = 12, secret: str | None = None) -> str:
+    """The last ``lines`` whole lines of a command's output, for an error message.
+
+    Whole lines, not characters: git's and Docker's reasons ("! [rejected] ...",
+    "hint: ...") stay readable instead of starting mid-word. ``secret`` is masked.
+    """
+    if secret:
+        text = text.replace(secret, "****")
+    kept = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    cut = len(kept) - lines
+    shown = kept[-lines:]
+    if cut > 0:
+        shown.insert(0, f"... ({cut} earlier lines)")
+    return "\n".join(f"  | {line}" for line in shown)
+
+
 def os_error(exc: OSError, doing: str | None = None) -> ConfigError:
     """A file-system error (read-only or missing directory, permissions) as a usage error
     naming the path: the user fixes it on their side."""

@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from lab.errors import ServiceError
+from lab.errors import ServiceError, output_tail
 
 USERNAME_VAR = "LAB_GIT_USERNAME"
 PASSWORD_VAR = "LAB_GIT_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -75,8 +75,8 @@ def git_with_credentials(
     except subprocess.TimeoutExpired:
         raise ServiceError(f"git {verb} took over {timeout:.0f}s") from None
     if proc.returncode != 0:
-        tail = " ".join((proc.stderr or proc.stdout).replace(password, "****").split())
-        raise ServiceError(f"git {verb} failed (exit {proc.returncode}): {tail[-400:]}")
+        tail = output_tail(proc.stderr or proc.stdout, secret=password)
+        raise ServiceError(f"git {verb} failed (exit {proc.returncode}):\n{tail}")
     return proc
 
 

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from lab.config import LabConfig
-from lab.errors import ConfigError, ServiceError
+from lab.errors import ConfigError, ServiceError, output_tail
 
 # Who commits a project's import: never the bot, whose commits the pipeline skips
 # (its commit-back loop guard).
@@ -129,7 +129,7 @@ def export_repository(src: Path, dest: Path, message: str, *, branch: str = "mai
         )
         if proc.returncode != 0:
             raise ServiceError(
-                f"{dest}: git {args[0]} failed while importing {src.name}: "
-                f"{(proc.stderr or proc.stdout).strip()[-400:]}"
+                f"{dest}: git {args[0]} failed while importing {src.name}:\n"
+                f"{output_tail(proc.stderr or proc.stdout)}"
             )
     return proc.stdout.strip()

@@ -46,3 +46,30 @@ def test_failure_masks_the_password_and_names_the_command(tmp_path):
 
 def test_verb_skips_global_options():
     assert _verb(["-c", "a=b", "-C", "/x", "push", "-q"]) == "push"
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_a_refused_push_says_why_in_whole_lines(tmp_path):
+    """git's reason for refusing a push ("! [rejected] ... (fetch first)" and its hints)
+    reaches the user whole: the message used to be the last 400 characters of the
+    output squeezed onto one line, cut mid-word."""
+    remote, mine, theirs = tmp_path / "remote.git", tmp_path / "mine", tmp_path / "theirs"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    for clone in (mine, theirs):
+        _git(tmp_path, "clone", "-q", str(remote), str(clone))
+        (clone / "f.txt").write_text(clone.name)
+        _git(clone, "add", "f.txt")
+        _git(clone, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", clone.name)
+    _git(theirs, "push", "-q", "origin", "HEAD:main")
+    with pytest.raises(ServiceError) as err:
+        git_with_credentials(["push", "origin", "HEAD:main"], "bot", "pw", cwd=mine)
+    lines = str(err.value).splitlines()
+    assert lines[0] == "git push failed (exit 1):"
+    assert any(
+        line.startswith("  | ") and "! [rejected]" in line and line.endswith("(fetch first)")
+        for line in lines
+    )
+    assert any(line.startswith("  | hint: ") for line in lines)

@@ -21,6 +21,13 @@ import pytest
 import yaml
 
 from lab.config import GITEA_INTERNAL_URL, MINIO_INTERNAL_URL, LabConfig
+from lab.jenkinsenv import (
+    collisions,
+    compose_variables,
+    controller_env,
+    global_build_vars,
+    symbolic_collisions,
+)
 from lab.secrets import ALL_KEYS, PUBLIC_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,8 +198,45 @@ def test_every_jcasc_variable_is_provided_by_compose() -> None:
 
 def test_jcasc_variables_are_lab_settings_or_secret_keys() -> None:
     lab_vars = set(LabConfig.load(root=ROOT, env={}).compose_env())
-    for name in jcasc_vars():
-        assert name in lab_vars or name in ALL_KEYS, f"{name}: neither LAB_* config nor a secret"
+    provided = jenkins_environment()
+    for name in set(jcasc_vars()) - set(dockerfile_env()):
+        sources = compose_variables(provided[name])
+        assert sources and sources <= lab_vars | set(ALL_KEYS), (
+            f"{name}: the jenkins service sets it from {sources or 'a literal'}, "
+            "neither LAB_* config nor a secret"
+        )
+
+
+def test_no_global_build_variable_equals_the_controllers_own() -> None:
+    """docker-workflow (WithContainerStep, tag 634.vedc7242b_eda_7, l.133-135 and
+    l.293-294) leaves out of `agent { dockerfile }` containers every variable equal in
+    name and value to the node's environment (the controller's, on the built-in node).
+    Symbolically (same literal, or the same compose variable on both sides), then with
+    the values of a default lab and of one with every LAB_* setting changed."""
+    assert symbolic_collisions(ROOT) == []
+    changed = {
+        "LAB_ORG": "acme",
+        "LAB_DVC_BUCKET": "acme-dvc",
+        "LAB_BOT_EMAIL": "bot@acme.invalid",
+        "LAB_GITEA_PORT": "3300",
+        "LAB_JENKINS_PORT": "8880",
+    }
+    for overrides in ({}, changed):
+        host = LabConfig.load(root=ROOT, env=overrides).compose_env() | {"GITEA_BOT_USER": "b"}
+        node = controller_env(host, ROOT)
+        assert collisions(global_build_vars(node, ROOT), node) == [], overrides
+
+
+def test_the_collision_check_sees_a_build_variable_set_like_the_controllers(
+    stack_config_with_collision: Path,
+) -> None:
+    """The configuration that broke commit-back: LAB_BOT_EMAIL set the same way in the
+    jenkins service and as a global build variable."""
+    tmp_path = stack_config_with_collision
+    assert symbolic_collisions(tmp_path) == ["LAB_BOT_EMAIL"]
+    host = LabConfig.load(root=ROOT, env={}).compose_env()
+    node = controller_env(host, tmp_path)
+    assert collisions(global_build_vars(node, tmp_path), node) == ["LAB_BOT_EMAIL"]
 
 
 def test_variables_without_default_are_checked_by_the_entrypoint() -> None:
@@ -222,13 +266,13 @@ def test_gitea_server_clones_in_network_and_matches_browser_urls(jcasc: dict[str
     (server,) = jcasc["unclassified"]["giteaServers"]["servers"]
     assert server["serverUrl"] == GITEA_INTERNAL_URL
     assert server["manageHooks"] is False
-    # aliasUrl must be Gitea's ROOT_URL (webhook html_url), i.e. the same variable.
+    # aliasUrl must be Gitea's ROOT_URL (webhook html_url), i.e. from the same variable.
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
     root_url = compose["services"]["gitea"]["environment"]["GITEA__server__ROOT_URL"]
-    assert JCASC_VAR.fullmatch(server["aliasUrl"]).group(1) == JCASC_VAR.fullmatch(root_url).group(
-        1
-    )
-    assert jcasc["unclassified"]["location"]["url"].startswith("${LAB_JENKINS_PUBLIC_URL")
+    alias_var = JCASC_VAR.fullmatch(server["aliasUrl"]).group(1)
+    assert compose_variables(jenkins_environment()[alias_var]) == compose_variables(root_url)
+    location_var = JCASC_VAR.fullmatch(jcasc["unclassified"]["location"]["url"]).group(1)
+    assert compose_variables(jenkins_environment()[location_var]) == {"LAB_JENKINS_PUBLIC_URL"}
 
 
 def test_pipelines_get_in_network_urls_and_the_bot_identity(jcasc: dict[str, Any]) -> None:
@@ -236,7 +280,7 @@ def test_pipelines_get_in_network_urls_and_the_bot_identity(jcasc: dict[str, Any
     assert env["GITEA_URL"] == GITEA_INTERNAL_URL
     assert env["DVC_S3_ENDPOINT"] == MINIO_INTERNAL_URL
     assert env["LAB_BOT_USER"] == "${GITEA_BOT_USER}"
-    assert env["LAB_BOT_EMAIL"].startswith("${LAB_BOT_EMAIL")
+    assert env["LAB_BOT_EMAIL"].startswith("${CASC_LAB_BOT_EMAIL")
 
 
 def test_credentials_used_by_jenkinsfiles_exist(jcasc: dict[str, Any]) -> None:
@@ -282,7 +326,17 @@ def test_jcasc_seed_script_creates_the_folder_and_lab_seed(
     cases = tmp_path / "cases.json"
     cases.write_text(
         json.dumps(
-            [{"name": "jcasc", "vars": {"LAB_ORG": "acme", "LAB_SEED_SCRIPT": str(SEED_SCRIPT)}}]
+            [
+                {
+                    "name": "jcasc",
+                    "vars": {
+                        "CASC_LAB_ORG": controller_env(
+                            LabConfig.load(root=ROOT, env={"LAB_ORG": "acme"}).compose_env(), ROOT
+                        )["CASC_LAB_ORG"],
+                        "LAB_SEED_SCRIPT": str(SEED_SCRIPT),
+                    },
+                }
+            ]
         )
     )
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}

@@ -18,6 +18,8 @@ import pytest
 import yaml
 
 from lab.config import GITEA_INTERNAL_URL, JENKINS_INTERNAL_URL, LabConfig
+from lab.jenkinsenv import InterpolationError, interpolate
+from lab.jenkinsenv import compose_variables as variables
 from lab.secrets import ALL_KEYS, GENERATED, LATE_KEYS, PUBLIC_KEYS
 from lab.stack import STAGE_ONE, STAGE_TWO
 
@@ -33,44 +35,6 @@ JENKINS_SECRETS = {
     "DVC_ACCESS_KEY",
     "DVC_SECRET_KEY",
 }
-
-_VAR = re.compile(
-    r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
-    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
-)
-
-
-class InterpolationError(ValueError):
-    pass
-
-
-def interpolate(value: Any, env: dict[str, str]) -> Any:
-    """Compose-style interpolation of every string in a loaded compose document."""
-    if isinstance(value, dict):
-        return {k: interpolate(v, env) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, env) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group("name") or m.group("bare")
-        op, arg, current = m.group("op"), m.group("arg") or "", env.get(name)
-        if op == ":-":
-            return current if current else arg
-        if op == "-":
-            return current if current is not None else arg
-        if op in (":?", "?") and (current is None or (op == ":?" and current == "")):
-            raise InterpolationError(f"{name}: {arg}")
-        return current or ""
-
-    return _VAR.sub(sub, value)
-
-
-def variables(text: str) -> set[str]:
-    return {m.group("name") or m.group("bare") for m in _VAR.finditer(text) if m.group(0) != "$$"}
 
 
 @pytest.fixture(scope="module")
@@ -206,9 +170,9 @@ def test_ports_and_urls_follow_the_lab_config(raw: dict[str, Any]) -> None:
     assert "127.0.0.1:9900:9000" in published(svc)["minio"]
     assert env_dict(svc["gitea"])["GITEA__server__ROOT_URL"] == "http://localhost:3300/"
     jenkins = env_dict(svc["jenkins"])
-    assert jenkins["LAB_GITEA_PUBLIC_URL"] == "http://localhost:3300/"
-    assert jenkins["LAB_JENKINS_PUBLIC_URL"] == "http://localhost:8880/"
-    assert jenkins["LAB_ORG"] == "acme"
+    assert jenkins["CASC_LAB_GITEA_PUBLIC_URL"] == "http://localhost:3300/"
+    assert jenkins["CASC_LAB_JENKINS_PUBLIC_URL"] == "http://localhost:8880/"
+    assert jenkins["CASC_LAB_ORG"] == "acme"
 
 
 def test_every_lab_variable_comes_from_compose_env(raw: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ Values come from defaults below, overridden by ``LAB_*`` environment variables
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,23 @@ def _int_env(env: Mapping[str, str], key: str, default: int) -> int:
     return value
 
 
+def _subnet_env(env: Mapping[str, str], key: str, default: str) -> str:
+    raw = env.get(key) or default
+    try:
+        net = ipaddress.IPv4Network(raw, strict=True)
+    except ValueError as exc:
+        raise ConfigError(
+            f"environment variable {key}={raw!r} is not an IPv4 subnet ({exc})",
+            hint="use a private CIDR no other network uses, e.g. 10.213.91.0/24",
+        ) from None
+    if not net.is_private or net.prefixlen > 28:
+        raise ConfigError(
+            f"environment variable {key}={raw!r}: need a private subnet of /28 or wider",
+            hint="e.g. 10.213.91.0/24",
+        )
+    return str(net)
+
+
 @dataclass(frozen=True)
 class Ports:
     jenkins: int = 8080
@@ -61,6 +79,8 @@ class LabConfig:
     org: str = "cd4ml"
     dvc_bucket: str = "cd4ml-dvc"
     bot_email: str = "cd4ml-bot@lab.invalid"
+    # The lab network's subnet, pinned so Gitea's webhook allow-list can name it (CIDR).
+    subnet: str = "10.213.91.0/24"
     timeout_up: float = 900.0
 
     # ---- paths -------------------------------------------------------
@@ -128,6 +148,7 @@ class LabConfig:
             "LAB_ORG": self.org,
             "LAB_DVC_BUCKET": self.dvc_bucket,
             "LAB_BOT_EMAIL": self.bot_email,
+            "LAB_SUBNET": self.subnet,
         }
 
     @classmethod
@@ -149,4 +170,5 @@ class LabConfig:
             ports=ports,
             org=env.get("LAB_ORG", "cd4ml") or "cd4ml",
             dvc_bucket=env.get("LAB_DVC_BUCKET", "cd4ml-dvc") or "cd4ml-dvc",
+            subnet=_subnet_env(env, "LAB_SUBNET", cls.subnet),
         )

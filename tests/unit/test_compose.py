@@ -7,6 +7,7 @@ exists only after stage one).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -260,16 +261,65 @@ def test_controller_talks_tls_to_the_dind_engine(services: dict[str, dict[str, A
     assert (jenkins["depends_on"]["docker"]["condition"]) == "service_healthy"
 
 
+class GiteaHostMatchList:
+    """Gitea's webhook allow-list, as go-gitea/gitea modules/hostmatcher/hostmatcher.go
+    parses and matches it (ParseHostMatchList, checkIP, MatchHostOrIP; read at the stored
+    commit 000ce5c20881182fda72180f20a502c2d45f5675, not confirmed to be tag v1.27.1):
+    comma-separated, trimmed, lower-cased; a CIDR matches IPs; `external`, `private`,
+    `loopback` are built-in networks; anything else is a host-name pattern (`*` allows all)."""
+
+    BUILTINS = ("external", "private", "loopback")
+
+    def __init__(self, value: str) -> None:
+        self.nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.builtins: list[str] = []
+        self.patterns: list[str] = []
+        for raw in value.split(","):
+            item = raw.strip().lower()
+            if not item:
+                continue
+            try:
+                self.nets.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                (self.builtins if item in self.BUILTINS else self.patterns).append(item)
+
+    def allows_ip(self, ip: str) -> bool:
+        addr = ipaddress.ip_address(ip)
+        return "*" in self.patterns or any(addr in net for net in self.nets)
+
+
 def test_gitea_is_locked_down_and_may_call_jenkins_only(
-    services: dict[str, dict[str, Any]],
+    raw: dict[str, Any], services: dict[str, dict[str, Any]]
 ) -> None:
     env = env_dict(services["gitea"])
     assert env["GITEA__security__INSTALL_LOCK"] == "true"
     assert env["GITEA__service__DISABLE_REGISTRATION"] == "true"
     assert env["GITEA__server__ROOT_URL"].startswith("${LAB_GITEA_PUBLIC_URL")
-    jenkins_host = JENKINS_INTERNAL_URL.split("//", 1)[1].split(":", 1)[0]
-    both = (env["GITEA__webhook__ALLOWED_HOST_LIST"], env["GITEA__security__ALLOWED_HOST_LIST"])
-    assert both[0] == both[1], "1.27 reads [security], older [webhook]: keep them equal"
-    assert jenkins_host in both[0].split(",")
     internal_port = GITEA_INTERNAL_URL.rsplit(":", 1)[1]
     assert env["GITEA__server__HTTP_PORT"] == internal_port
+
+
+@pytest.mark.parametrize("subnet", [None, "10.99.0.0/16"])
+def test_gitea_webhooks_may_call_the_lab_network_by_name_and_by_address(
+    raw: dict[str, Any], subnet: str | None
+) -> None:
+    """The allow-list names Jenkins and the pinned subnet of the lab network, so the dial
+    passes whether Gitea matches the host name or the IP it resolved; never `*`,
+    `external` or `private` (all RFC 1918 networks, the host's LAN included)."""
+    settings = config_env(**({"LAB_SUBNET": subnet} if subnet else {}))
+    resolved_doc = interpolate(raw, settings | dummy_secrets())
+    env = env_dict(resolved_doc["services"]["gitea"])
+    both = (env["GITEA__webhook__ALLOWED_HOST_LIST"], env["GITEA__security__ALLOWED_HOST_LIST"])
+    assert both[0] == both[1], "1.27 reads [security], older [webhook]: keep them equal"
+    allowed = GiteaHostMatchList(both[0])
+    jenkins_host = JENKINS_INTERNAL_URL.split("//", 1)[1].split(":", 1)[0]
+    assert allowed.patterns == [jenkins_host] and allowed.builtins == []
+    ((pool,),) = [resolved_doc["networks"]["default"]["ipam"]["config"]]
+    network = ipaddress.ip_network(pool["subnet"])
+    assert network == ipaddress.ip_network(settings["LAB_SUBNET"])
+    assert allowed.nets == [network]
+    assert allowed.allows_ip(str(network[10])), "an address Docker gives a lab container"
+    for outside in ("192.168.1.10", "172.17.0.1", "10.0.0.1", "8.8.8.8"):
+        assert not allowed.allows_ip(outside), outside
+    for name, svc in resolved_doc["services"].items():
+        assert "networks" not in svc, f"{name}: every service is on the pinned default network"

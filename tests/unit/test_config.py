@@ -32,6 +32,15 @@ def test_bad_ports_are_named(tmp_path, env, message):
         LabConfig.load(root=tmp_path, env=env)
 
 
+def test_the_lab_subnet_is_pinned_overridable_and_checked(tmp_path):
+    assert LabConfig.load(root=tmp_path, env={}).compose_env()["LAB_SUBNET"] == "10.213.91.0/24"
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_SUBNET": "192.168.240.0/24"})
+    assert cfg.compose_env()["LAB_SUBNET"] == "192.168.240.0/24"
+    for bad in ("10.213.91.7/24", "8.8.8.0/24", "10.1.1.0/30", "lab"):
+        with pytest.raises(ConfigError, match="LAB_SUBNET"):
+            LabConfig.load(root=tmp_path, env={"LAB_SUBNET": bad})
+
+
 def test_shipped_projects_are_found():
     cfg = LabConfig.load(env={})
     assert "cd4ml-demo" in cfg.project_names()

@@ -410,7 +410,9 @@ def test_image_is_built_from_the_pinned_core_and_the_files_it_configures() -> No
     assert copies[env["CASC_JENKINS_CONFIG"]] == (None, "jenkins.yaml")
     assert copies[env["LAB_SEED_SCRIPT"]] == ("seed-jobs", "projects.groovy")
     assert "runSetupWizard=false" in env["JAVA_OPTS"]
-    assert re.search(r"jenkins-plugin-cli\b.*--plugin-file\s+\S*plugins\.txt", text)
+    assert re.search(
+        r"jenkins-plugin-cli\b.*--plugin-file\s+\S*plugins\.txt", text.replace("\\\n", " ")
+    )
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
     build = compose["services"]["jenkins"]["build"]
     assert (COMPOSE_FILE.parent / build["context"]).resolve() == CASC
@@ -422,6 +424,24 @@ def test_image_is_built_from_the_pinned_core_and_the_files_it_configures() -> No
     engine = compose["services"]["docker"]["image"]
     assert cli.split(":")[1].split("-")[0] == engine.split(":")[1].split("-")[0]
     assert re.search(r'ENTRYPOINT \["/usr/bin/tini", "--", "/usr/local/bin/check-env.sh"\]', text)
+
+
+def test_the_images_plugins_override_those_of_an_existing_jenkins_home() -> None:
+    """jenkinsci/docker tag 2.568.2, jenkins-support copy_reference_file: a reference
+    plugin replaces the installed one only when missing or newer, unless its file name
+    ends in .override. The plugin CLI's download directory is $REF/plugins and every .jpi
+    there is renamed, in the same RUN (no later layer may add a plain .jpi)."""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    runs = [line for line in text.splitlines() if "jenkins-plugin-cli" in line]
+    assert len(runs) == 1, runs
+    (run,) = runs
+    m = re.search(r"--plugin-download-directory\s+(\S+)", run)
+    assert m and m.group(1).rstrip("/") == "/usr/share/jenkins/ref/plugins", run
+    rename = re.search(
+        r"set -- (\S+)/\*\.jpi .*test -e \"\$1\" .*mv \"\$f\" \"\$f\.override\"", run
+    )
+    assert rename and rename.group(1).rstrip("/") == m.group(1).rstrip("/"), run
+    assert "PLUGINS_FORCE_UPGRADE" not in text, "upgrades only; .override also downgrades"
 
 
 # ---- check-env.sh (the image's entrypoint) ---------------------------------------------
@@ -462,6 +482,43 @@ def test_entrypoint_refuses_to_start_without_the_bot_token(tmp_path: Path) -> No
     assert "GITEA_BOT_TOKEN" in proc.stderr and "lab up" in proc.stderr
     assert not dump.exists(), "Jenkins must not start"
     assert not list((tmp_path / "secrets").iterdir())
+
+
+def test_entrypoint_drops_plugins_the_image_no_longer_ships(tmp_path: Path) -> None:
+    ref, home = tmp_path / "ref" / "plugins", tmp_path / "home" / "plugins"
+    ref.mkdir(parents=True)
+    home.mkdir(parents=True)
+    (ref / "git.jpi.override").write_text("image")
+    for name in ("git", "old-plugin"):
+        (home / f"{name}.jpi").write_text("installed")
+        (home / f"{name}.jpi.pinned").write_text("")
+        (home / f"{name}.jpi.version_from_image").write_text("1.0")
+        (home / name / "META-INF").mkdir(parents=True)
+    (home / "manual.hpi").write_text("installed by hand")
+    values = all_required() | {"REF": str(ref.parent), "JENKINS_HOME": str(home.parent)}
+    proc, dump = run_check_env(tmp_path, **values)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in home.iterdir()) == [
+        "git",
+        "git.jpi",
+        "git.jpi.pinned",
+        "git.jpi.version_from_image",
+    ]
+    assert "removing plugin old-plugin" in proc.stderr and "manual" in proc.stderr
+    assert dump.exists(), "Jenkins starts after the clean-up"
+
+
+def test_entrypoint_keeps_plugins_when_the_image_has_none_marked(tmp_path: Path) -> None:
+    """An image built without .override files must not wipe jenkins_home's plugins."""
+    ref, home = tmp_path / "ref" / "plugins", tmp_path / "home" / "plugins"
+    ref.mkdir(parents=True)
+    home.mkdir(parents=True)
+    (ref / "git.jpi").write_text("image")
+    (home / "git.jpi").write_text("installed")
+    values = all_required() | {"REF": str(ref.parent), "JENKINS_HOME": str(home.parent)}
+    proc, _ = run_check_env(tmp_path, **values)
+    assert proc.returncode == 0, proc.stderr
+    assert (home / "git.jpi").exists()
 
 
 def test_entrypoint_moves_secrets_to_private_files(tmp_path: Path) -> None:

@@ -4,9 +4,10 @@
 # 1. Refuse to start when a variable JCasC needs is empty: JCasC would otherwise
 #    silently turn it into "" (an admin without password, a credential without token).
 # 2. Hand the secrets to JCasC as files in $SECRETS (JCasC's Docker-secrets source reads
-#    $SECRETS/<NAME> for ${NAME}) and drop them from the environment, so builds on the
-#    controller do not inherit them (a stray `env` in a pipeline would print them).
-#    Pipelines get credentials only through withCredentials / credentials().
+#    $SECRETS/<NAME> for ${NAME}) and drop them from the environment, so a stray `env`
+#    in a pipeline does not print them. Hygiene, not isolation: builds run on the
+#    controller as the same user and can read $SECRETS and jenkins_home
+#    (compose/README.md, "Jenkinsfiles are trusted code").
 # 3. Drop plugins the image no longer ships (see below).
 set -euo pipefail
 

@@ -190,6 +190,22 @@ def test_jcasc_has_only_known_sections_and_is_locked_down(jcasc: dict[str, Any])
     assert jcasc["security"]["globalJobDslSecurityConfiguration"] == {"useScriptSecurity": False}
 
 
+def test_docs_promise_no_isolation_while_builds_run_on_the_controller(
+    jcasc: dict[str, Any],
+) -> None:
+    """Build steps on the built-in node run as the jenkins user, who reads $SECRETS and
+    jenkins_home: the docs must say Jenkinsfiles are trusted, not that builds are kept
+    from the secrets."""
+    if jcasc["jenkins"]["numExecutors"] == 0:
+        pytest.skip("no executor on the controller")
+    readme = (ROOT / "compose" / "README.md").read_text()
+    assert "## Builds run on the controller: Jenkinsfiles are trusted code" in readme
+    for path in (ROOT / "compose" / "README.md", CHECK_ENV, ROOT / "README.md"):
+        text = " ".join(path.read_text().split()).lower()
+        for promise in ("do not inherit them", "builds cannot read", "isolated from jenkins"):
+            assert promise not in text, f"{path.relative_to(ROOT)} promises: {promise!r}"
+
+
 def test_every_jcasc_variable_is_provided_by_compose() -> None:
     provided = jenkins_environment()
     missing = set(jcasc_vars()) - set(provided) - set(dockerfile_env())

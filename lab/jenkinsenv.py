@@ -36,7 +36,8 @@ JENKINS_SERVICE = "jenkins"
 # What the jenkins/jenkins base image puts in the controller's environment besides its
 # ENV lines we do not restate: jenkinsci/docker tag 2.568.2, debian/Dockerfile l.99-112
 # (`ENV JENKINS_HOME=/var/jenkins_home`; `useradd -d "$JENKINS_HOME" ... jenkins`, so
-# Docker sets HOME=/var/jenkins_home for the jenkins user).
+# Docker sets HOME=/var/jenkins_home for the jenkins user). Its other ENV (PATH, LANG,
+# JAVA_HOME, ...) is left out: the lab sets none of those as a build variable.
 BASE_IMAGE_ENV = {"JENKINS_HOME": "/var/jenkins_home", "HOME": "/var/jenkins_home"}
 
 # Compose interpolation: $$, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err},
@@ -102,11 +103,18 @@ def resolve_jcasc(text: str, env: Mapping[str, str]) -> str:
 # ---- reading the stack's files ------------------------------------------------------------
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+        return yaml.safe_load(_read(path))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
 
 
 def jenkins_service_env(root: Path = PACKAGE_ROOT) -> dict[str, str]:
@@ -124,7 +132,7 @@ def jenkins_service_env(root: Path = PACKAGE_ROOT) -> dict[str, str]:
 
 def image_env(root: Path = PACKAGE_ROOT) -> dict[str, str]:
     """The ``ENV`` lines of the Jenkins image (casc/Dockerfile) on top of the base image's."""
-    text = (root / IMAGE_REL).read_text().replace("\\\n", " ")
+    text = _read(root / IMAGE_REL).replace("\\\n", " ")
     env = dict(BASE_IMAGE_ENV)
     for line in text.splitlines():
         if line.startswith("ENV "):
@@ -136,7 +144,7 @@ def image_env(root: Path = PACKAGE_ROOT) -> dict[str, str]:
 def entrypoint_unsets(root: Path = PACKAGE_ROOT) -> list[str]:
     """The variables casc/check-env.sh moves to files and unsets before Jenkins starts."""
     path = root / ENTRYPOINT_REL
-    m = re.search(r"^secret=\(([^)]*)\)", path.read_text(), re.MULTILINE)
+    m = re.search(r"^secret=\(([^)]*)\)", _read(path), re.MULTILINE)
     if m is None:
         raise ConfigError(f"{path}: no `secret=(...)` list")
     return m.group(1).split()

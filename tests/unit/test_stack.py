@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -155,6 +156,42 @@ def test_placeholders_never_reach_up_nor_replace_a_real_secret(cfg):
     Compose(cfg, runner=rec, environ={}).down()
     env = rec.calls[1][1]["env"]
     assert {k for k, v in env.items() if v == PLACEHOLDER} == {"GITEA_BOT_TOKEN"}
+
+
+RECORDING_DOCKER = """#!/bin/sh
+# stands for a docker CLI: records each call's arguments and environment, answers 0
+n=$(ls "$CALLS" | wc -l)
+{ printf '%s\\n' "$@"; echo '--env--'; env; } > "$CALLS/$n"
+exit 0
+"""
+
+
+def test_lab_down_status_and_logs_without_secrets_file_end_to_end(tmp_path, monkeypatch, capsys):
+    """The CLI path: a lab home with the real compose file and no .lab/secrets.env."""
+    from lab.cli import main
+
+    home, bindir, calls = tmp_path / "home", tmp_path / "bin", tmp_path / "calls"
+    (home / "compose").mkdir(parents=True)
+    (home / "compose" / "docker-compose.yml").write_text(REPO_COMPOSE.read_text())
+    bindir.mkdir()
+    calls.mkdir()
+    (bindir / "docker").write_text(RECORDING_DOCKER)
+    (bindir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("LAB_HOME", str(home))
+    monkeypatch.setenv("CALLS", str(calls))
+    assert main(["down", "--volumes"]) == 0
+    assert main(["status"]) == 1  # nothing runs: reported, not a crash
+    assert main(["logs", "jenkins"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    recorded = [(calls / name).read_text().split("--env--\n") for name in sorted(os.listdir(calls))]
+    commands = [
+        [a for a in args.splitlines() if a in ("down", "ps", "logs")] for args, _ in recorded
+    ]
+    assert commands == [["down"], ["ps"], ["logs"]]
+    for _, env_text in recorded:
+        env = dict(line.split("=", 1) for line in env_text.splitlines() if "=" in line)
+        compose_accepts(env)
 
 
 def test_parse_ps_reads_json_lines_and_health():

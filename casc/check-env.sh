@@ -4,9 +4,11 @@
 # 1. Refuse to start when a variable JCasC needs is empty: JCasC would otherwise
 #    silently turn it into "" (an admin without password, a credential without token).
 # 2. Hand the secrets to JCasC as files in $SECRETS (JCasC's Docker-secrets source reads
-#    $SECRETS/<NAME> for ${NAME}) and drop them from the environment, so builds on the
-#    controller do not inherit them (a stray `env` in a pipeline would print them).
-#    Pipelines get credentials only through withCredentials / credentials().
+#    $SECRETS/<NAME> for ${NAME}) and drop them from the environment, so a stray `env`
+#    in a pipeline does not print them. Hygiene, not isolation: builds run on the
+#    controller as the same user and can read $SECRETS and jenkins_home
+#    (compose/README.md, "Jenkinsfiles are trusted code").
+# 3. Drop plugins the image no longer ships (see below).
 set -euo pipefail
 
 required=(JENKINS_ADMIN_USER JENKINS_ADMIN_PASSWORD GITEA_BOT_USER GITEA_BOT_TOKEN DVC_ACCESS_KEY DVC_SECRET_KEY)
@@ -32,6 +34,28 @@ for name in "${secret[@]}"; do
     printf '%s' "${!name}" >"$secrets_dir/$name"
     unset "$name"
 done
+
+# 3. The image's plugin set wins on an existing jenkins_home. jenkins.sh (next) copies
+#    every $REF/plugins/<id>.jpi.override over $JENKINS_HOME/plugins/<id>.jpi whatever the
+#    installed version, a downgrade included (casc/Dockerfile names them so; jenkinsci/docker
+#    tag 2.568.2, jenkins-support copy_reference_file). A plugin the image no longer has
+#    would stay loaded: remove it here, with its exploded directory and markers.
+ref_plugins="${REF:-/usr/share/jenkins/ref}/plugins"
+home_plugins="${JENKINS_HOME:-/var/jenkins_home}/plugins"
+shopt -s nullglob
+image_plugins=("$ref_plugins"/*.jpi.override)
+if [ "${#image_plugins[@]}" -gt 0 ] && [ -d "$home_plugins" ]; then
+    for archive in "$home_plugins"/*.jpi "$home_plugins"/*.hpi; do
+        name="$(basename "$archive")"
+        id="${name%.*}"
+        if [ ! -e "$ref_plugins/$id.jpi.override" ]; then
+            echo "check-env: removing plugin $id from $home_plugins (not in the image's plugins.txt)" >&2
+            rm -rf -- "$archive" "${home_plugins:?}/${id:?}" "$archive.pinned" "$archive.disabled" \
+                "$home_plugins/$id.jpi.version_from_image"
+        fi
+    done
+fi
+shopt -u nullglob
 
 # JENKINS_ENTRYPOINT exists for the offline test of this script.
 exec "${JENKINS_ENTRYPOINT:-/usr/local/bin/jenkins.sh}" "$@"

@@ -38,6 +38,23 @@ def _int_env(env: Mapping[str, str], key: str, default: int) -> int:
     return value
 
 
+def _subnet_env(env: Mapping[str, str], key: str, default: str) -> str:
+    raw = env.get(key) or default
+    try:
+        net = ipaddress.IPv4Network(raw, strict=True)
+    except ValueError as exc:
+        raise ConfigError(
+            f"environment variable {key}={raw!r} is not an IPv4 subnet ({exc})",
+            hint="use a private CIDR no other network uses, e.g. 10.213.91.0/24",
+        ) from None
+    if not net.is_private or net.prefixlen > 28:
+        raise ConfigError(
+            f"environment variable {key}={raw!r}: need a private subnet of /28 or wider",
+            hint="e.g. 10.213.91.0/24",
+        )
+    return str(net)
+
+
 @dataclass(frozen=True)
 class Ports:
     jenkins: int = 8080
@@ -65,6 +82,8 @@ class LabConfig:
     org: str = "cd4ml"
     dvc_bucket: str = "cd4ml-dvc"
     bot_email: str = "cd4ml-bot@lab.invalid"
+    # The lab network's subnet, pinned so Gitea's webhook allow-list can name it (CIDR).
+    subnet: str = "10.213.91.0/24"
     timeout_up: float = 900.0
 
     # ---- where the lab listens ---------------------------------------------
@@ -77,6 +96,11 @@ class LabConfig:
     def ports(self) -> Ports:
         self._check_network()
         return self._ports
+
+    @property
+    def lab_subnet(self) -> str:
+        self._check_network()
+        return self.subnet
 
     @property
     def exposed(self) -> bool:
@@ -152,6 +176,7 @@ class LabConfig:
             "LAB_ORG": self.org,
             "LAB_DVC_BUCKET": self.dvc_bucket,
             "LAB_BOT_EMAIL": self.bot_email,
+            "LAB_SUBNET": self.lab_subnet,
         }
 
     @classmethod
@@ -166,9 +191,11 @@ class LabConfig:
                 )
             root = Path(home) if home else PACKAGE_ROOT
         ports, bind, error = Ports(), env.get("LAB_BIND", "") or "127.0.0.1", ""
-        try:
+        subnet = cls.subnet
+        try:  # the network settings: an error shows only when a command uses them
             ports = _ports(env)
             _check_bind(bind)
+            subnet = _subnet_env(env, "LAB_SUBNET", cls.subnet)
         except ConfigError as exc:
             error = exc.message
         return cls(
@@ -178,6 +205,7 @@ class LabConfig:
             network_error=error,
             org=env.get("LAB_ORG", "cd4ml") or "cd4ml",
             dvc_bucket=env.get("LAB_DVC_BUCKET", "cd4ml-dvc") or "cd4ml-dvc",
+            subnet=subnet,
         )
 
 

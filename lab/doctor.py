@@ -13,7 +13,13 @@ from lab.config import LabConfig
 from lab.errors import PrerequisiteMissing
 from lab.stack import NO_COMPOSE, NO_COMPOSE_FIX
 
-MIN_COMPOSE = (2, 20, 0)  # `up --wait --wait-timeout` and `ps --format json` rows
+# The newest compose feature the lab uses: `up --wait-timeout` (docker/compose#10276) and
+# `build.additional_contexts` (docker/compose#10369), both in v2.17.0. 2.17.x resolved
+# relative additional_contexts against the current directory (docker/compose#10448);
+# lab.stack runs compose from its project directory, so that reading agrees.
+# `ps --format json` gives an array before 2.21 and lines after: parse_ps reads both.
+# README.md and compose/README.md state this number (tests/unit/test_doctor.py).
+MIN_COMPOSE = (2, 17, 0)
 MIN_MEMORY_GIB = 4.0
 RECOMMENDED_MEMORY_GIB = 6.0
 MIN_FREE_DISK_GIB = 10.0

@@ -1,9 +1,14 @@
 """The Docker Compose stack: a thin wrapper over ``docker compose`` for the lab's project.
 
-Every call runs ``docker compose -p cd4ml-lab -f compose/docker-compose.yml
---env-file .lab/secrets.env`` with the non-secret ``LAB_*`` variables from
-:class:`lab.config.LabConfig` in the environment. Output of long operations is
-streamed so the user sees progress.
+Every call runs ``docker compose -p cd4ml-lab --project-directory <root>/compose
+-f <root>/compose/docker-compose.yml --env-file <root>/.lab/secrets.env`` from the
+compose directory, so relative paths in the file (``build.context``,
+``build.additional_contexts``) never depend on where the user stands (some compose
+releases resolved ``additional_contexts`` against the current directory:
+docker/compose#10448). The environment is the user's minus the lab's secret keys
+(compose lets the environment override ``--env-file``; .lab/secrets.env must win),
+plus the non-secret ``LAB_*`` variables from :class:`lab.config.LabConfig`. Output of
+long operations is streamed so the user sees progress.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from lab.config import COMPOSE_PROJECT, LabConfig
 from lab.errors import ConfigError, LabError, PrerequisiteMissing, ServiceError
+from lab.secrets import ALL_KEYS
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -46,6 +53,13 @@ NO_COMPOSE_FIX = (
 STAGE_ONE = ("docker", "gitea", "minio")
 STAGE_TWO = ("jenkins",)
 
+# Compose interpolates the whole file on every call, and `${MINIO_ROOT_USER:?...}` refuses
+# it when .lab/secrets.env lacks the key (e.g. after a `lab up` that died early). Commands
+# that only look at or remove the project's containers (down, ps, logs, exec, config
+# --services) get this value for each secret key the file lacks; `up`, which creates
+# containers from the values, never does.
+PLACEHOLDER = "absent-from-lab-secrets"
+
 
 @dataclass(frozen=True)
 class ServiceState:
@@ -74,15 +88,31 @@ class Compose:
 
     # ---- plumbing --------------------------------------------------------
     def argv(self, *args: str) -> list[str]:
-        if not self.cfg.compose_file.is_file():
-            raise ConfigError(f"compose file not found: {self.cfg.compose_file}")
-        base = ["docker", "compose", "-p", COMPOSE_PROJECT, "-f", str(self.cfg.compose_file)]
+        compose_file = self.cfg.compose_file
+        if not compose_file.is_file():
+            raise ConfigError(f"compose file not found: {compose_file}")
+        base = [
+            "docker",
+            "compose",
+            "-p",
+            COMPOSE_PROJECT,
+            "--project-directory",
+            str(compose_file.parent.resolve()),
+            "-f",
+            str(compose_file.resolve()),
+        ]
         if self.cfg.secrets_file.is_file():
-            base += ["--env-file", str(self.cfg.secrets_file)]
+            base += ["--env-file", str(self.cfg.secrets_file.resolve())]
         return [*base, *args]
 
-    def env(self) -> dict[str, str]:
-        return {**self._environ, **self.cfg.compose_env()}
+    def env(self, *, placeholders: bool = False) -> dict[str, str]:
+        """The user's environment without the lab's secret keys, plus the LAB_* settings;
+        with ``placeholders``, :data:`PLACEHOLDER` for each secret key the file lacks."""
+        env = {k: v for k, v in self._environ.items() if k not in ALL_KEYS}
+        if placeholders:
+            present = _env_file_keys(self.cfg.secrets_file)
+            env.update({key: PLACEHOLDER for key in ALL_KEYS if key not in present})
+        return {**env, **self.cfg.compose_env()}
 
     def run(
         self,
@@ -91,12 +121,16 @@ class Compose:
         check: bool = True,
         timeout: float | None = 120,
         input_text: str | None = None,
+        needs_secrets: bool = True,
     ) -> subprocess.CompletedProcess:
+        """Run ``docker compose ARGS`` from the compose directory. ``needs_secrets=False``
+        for commands that create nothing from the file's values (see PLACEHOLDER)."""
         argv = self.argv(*args)
         try:
             proc = self._run(
                 argv,
-                env=self.env(),
+                env=self.env(placeholders=not needs_secrets),
+                cwd=str(self.cfg.compose_file.parent.resolve()),
                 text=True,
                 capture_output=capture,
                 timeout=timeout,
@@ -164,10 +198,10 @@ class Compose:
         args = ["down", "--remove-orphans"]
         if volumes:
             args.append("--volumes")
-        self.run(*args, capture=False, timeout=300)
+        self.run(*args, capture=False, timeout=300, needs_secrets=False)
 
     def ps(self) -> list[ServiceState]:
-        proc = self.run("ps", "--all", "--format", "json")
+        proc = self.run("ps", "--all", "--format", "json", needs_secrets=False)
         return parse_ps(proc.stdout)
 
     def exec(
@@ -176,7 +210,7 @@ class Compose:
         args = ["exec", "-T"]
         if user:
             args += ["-u", user]
-        return self.run(*args, service, *command, check=check)
+        return self.run(*args, service, *command, check=check, needs_secrets=False)
 
     def logs(self, service: str | None, *, tail: int = 200, follow: bool = False) -> None:
         args = ["logs", "--no-color", "--tail", str(tail)]
@@ -184,7 +218,7 @@ class Compose:
             args.append("--follow")
         if service:
             args.append(service)
-        self.run(*args, capture=False, timeout=None if follow else 120)
+        self.run(*args, capture=False, timeout=None if follow else 120, needs_secrets=False)
 
     def is_running(self) -> bool:
         """True when a lab container runs (its ports are then ours, not a conflict)."""
@@ -194,7 +228,7 @@ class Compose:
             return False
 
     def services(self) -> list[str]:
-        proc = self.run("config", "--services")
+        proc = self.run("config", "--services", needs_secrets=False)
         return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
 
 
@@ -232,6 +266,18 @@ def _ports(row: Mapping[str, object]) -> str:
             if isinstance(p, dict) and p.get("PublishedPort")
         )
     return str(row.get("Ports", ""))
+
+
+def _env_file_keys(path: Path) -> set[str]:
+    """Keys with a non-empty value in an env file (none when it does not exist)."""
+    if not path.is_file():
+        return set()
+    keys = set()
+    for raw in path.read_text().splitlines():
+        key, sep, value = raw.strip().partition("=")
+        if sep and not key.startswith("#") and value.strip():
+            keys.add(key.strip())
+    return keys
 
 
 def _tail(text: str, lines: int = 15) -> str:

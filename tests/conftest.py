@@ -1,4 +1,5 @@
-"""Suite-wide set-up: hermetic git identity, the Docker tiers' skip, no silent skips in CI."""
+"""Suite-wide set-up: hermetic git identity, the Docker tiers' skip, no silent skips in CI,
+shared fixtures."""
 
 from __future__ import annotations
 
@@ -85,3 +86,30 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.section("skipped in CI (CI=true): every offline test must run")
         for line in _strict_skips:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def stack_config_with_collision(tmp_path: Path) -> Path:
+    """A copy of the stack's config (compose/, casc/) in which the jenkins service also
+    sets LAB_BOT_EMAIL, the way JCasC's global build variable does: the configuration
+    that failed commit-back on the real stack (docker-workflow unsets it in agents)."""
+    root = tmp_path / "stack-copy"
+    for rel in (
+        "compose/docker-compose.yml",
+        "casc/jenkins.yaml",
+        "casc/Dockerfile",
+        "casc/check-env.sh",
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text((REPO_ROOT / rel).read_text())
+    compose = root / "compose" / "docker-compose.yml"
+    service_key = "      CASC_LAB_BOT_EMAIL:"
+    assert service_key in compose.read_text(), f"{compose}: the fixture needs updating"
+    compose.write_text(
+        compose.read_text().replace(
+            service_key, "      LAB_BOT_EMAIL: ${LAB_BOT_EMAIL:-x}\n" + service_key
+        )
+    )
+    jcasc = root / "casc" / "jenkins.yaml"
+    jcasc.write_text(jcasc.read_text().replace("${CASC_LAB_BOT_EMAIL:-", "${LAB_BOT_EMAIL:-"))
+    return root

@@ -42,6 +42,8 @@ from urllib.parse import quote
 
 import yaml
 
+from lab import jenkinsenv
+from lab.config import PACKAGE_ROOT
 from lab.errors import ConfigError, ServiceError
 from lab.gitcreds import git_credential_env
 
@@ -231,19 +233,45 @@ def jenkins_env_for_branch(branch: str, *, build_number: int = 1) -> dict[str, s
     return _basics(branch, build_number)
 
 
-def lab_global_env(
-    *, gitea_url: str, s3_endpoint: str, extras: Path, bot_user: str, bot_email: str
+def _lab_host_env(settings: Mapping[str, str], bot_user: str) -> dict[str, str]:
+    """What compose interpolates the jenkins service with: the lab's LAB_* settings
+    (LabConfig.compose_env()) and the bot's name from .lab/secrets.env."""
+    return {**settings, "GITEA_BOT_USER": bot_user}
+
+
+def lab_node_env(
+    *, settings: Mapping[str, str], bot_user: str, root: Path = PACKAGE_ROOT
 ) -> dict[str, str]:
-    """The global variables the lab's Jenkins gives every build (casc/jenkins.yaml),
-    pointed at local stand-ins; ``DVC_LOCAL_CACHE_DIR`` stands for the agents' /extras."""
+    """The environment of the node the lab's builds run on (the built-in node: the
+    controller JVM's), from compose/docker-compose.yml, casc/Dockerfile and
+    casc/check-env.sh. docker-workflow strips what equals it from agent steps."""
+    return jenkinsenv.controller_env(_lab_host_env(settings, bot_user), root)
+
+
+def lab_global_env(
+    *,
+    gitea_url: str,
+    s3_endpoint: str,
+    extras: Path,
+    settings: Mapping[str, str],
+    bot_user: str,
+    root: Path = PACKAGE_ROOT,
+) -> dict[str, str]:
+    """The global variables the lab's Jenkins gives every build (casc/jenkins.yaml resolved
+    against the controller's environment, as JCasC does), with the in-network URLs
+    pointed at local stand-ins; ``DVC_LOCAL_CACHE_DIR`` stands for the agents' /extras
+    and the two agent-image variables (projects' Dockerfiles) are added."""
+    node = lab_node_env(settings=settings, bot_user=bot_user, root=root)
+    env = jenkinsenv.global_build_vars(node, root)
+    for key, value in (("GITEA_URL", gitea_url), ("DVC_S3_ENDPOINT", s3_endpoint)):
+        if key not in env:
+            raise ConfigError(f"casc/jenkins.yaml: no global build variable {key}")
+        env[key] = value
     return {
         "DVC_NO_ANALYTICS": "1",
         "GIT_TERMINAL_PROMPT": "0",
-        "GITEA_URL": gitea_url,
-        "DVC_S3_ENDPOINT": s3_endpoint,
+        **env,
         "DVC_LOCAL_CACHE_DIR": str(extras),
-        "LAB_BOT_USER": bot_user,
-        "LAB_BOT_EMAIL": bot_email,
     }
 
 
@@ -414,6 +442,7 @@ def run_pipeline(
     credentials: Mapping[str, tuple[str, str]],
     stage_timeout: float = 600,
     git_credentials: tuple[str, str] | None = None,
+    node_env: Mapping[str, str] | None = None,
 ) -> PipelineRun:
     """Check out ``commit`` of ``clone_url`` into ``workspace`` (must be absent or empty)
     and run its ``ci/pipeline.yaml`` stages like Jenkins.
@@ -456,6 +485,9 @@ def run_pipeline(
     result = "SUCCESS"
     runs: list[StageRun] = []
     with tempfile.TemporaryDirectory(prefix="lab-pipeline-") as tmp:
+        agent_home = Path(tmp) / "home"
+        agent_home.mkdir()
+        agent_env = {**build_env, "HOME": str(agent_home)}
         for i, stage in enumerate(stages):
             log.add("[Pipeline] stage")
             log.add(f"[Pipeline] {{ ({stage.name})")
@@ -468,7 +500,8 @@ def run_pipeline(
             else:
                 run, result = _stage(
                     stage,
-                    build_env,
+                    agent_env,
+                    node_env or {},
                     credentials,
                     workspace,
                     stage_timeout,
@@ -486,6 +519,7 @@ def run_pipeline(
 def _stage(
     stage: Stage,
     build_env: Mapping[str, str],
+    node_env: Mapping[str, str],
     credentials: Mapping[str, tuple[str, str]],
     workspace: Path,
     timeout: float,
@@ -499,6 +533,13 @@ def _stage(
             log.add(message)
             return StageRun(stage.name, False, None, message + "\n", 0.0), "FAILURE"
         env[binding.username], env[binding.password] = credentials[binding.id]
+    stripped = jenkinsenv.collisions(env, node_env)
+    if stripped:
+        env = jenkinsenv.strip_node_env(env, node_env)
+        log.add(
+            "[local driver] unset in the agent container, equal to the node's environment "
+            "(docker-workflow WithContainerStep): " + ", ".join(stripped)
+        )
     log.add(f"+ {stage.run}")
     start = time.monotonic()
     returncode, timed_out = _run_stage(stage, workspace, env, timeout, out_path)

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
+from lab.config import LabConfig
 from lab.projects import export_project
 
-from ._project import PROJECT, VENV_BIN
+from ._project import PROJECT, REPO_ROOT, VENV_BIN
 
 OWNER, REPO = "cd4ml", "cd4ml-demo"
 BUCKET = "cd4ml-dvc"
@@ -85,11 +86,15 @@ class Lab:
                 gitea_url=self.forge.url,
                 s3_endpoint=self.s3.endpoint_url,
                 extras=extras,
+                settings=self.settings(),
                 bot_user=BOT_USER,
-                bot_email=BOT_EMAIL,
             )
         )
         return env
+
+    def settings(self) -> dict[str, str]:
+        """The lab's LAB_* settings compose would see (LabConfig.compose_env())."""
+        return LabConfig.load(root=REPO_ROOT, env={"LAB_BOT_EMAIL": BOT_EMAIL}).compose_env()
 
     def unique(self, stem: str) -> str:
         return f"{stem}-{uuid.uuid4().hex[:8]}"
@@ -138,6 +143,7 @@ class Lab:
                 "GIT_PAT": (BOT_USER, self.tokens[BOT_USER]),
             },
             git_credentials=(BOT_USER, self.tokens[BOT_USER]),
+            node_env=self.pipeline.lab_node_env(settings=self.settings(), bot_user=BOT_USER),
         )
 
     def build_branch(self, branch: str, extras: Path) -> Any:

@@ -232,6 +232,7 @@ def test_offline_commands_ignore_network_settings_they_do_not_use(
     monkeypatch.setenv("LAB_HOME", str(root))
     monkeypatch.setenv("LAB_JENKINS_PORT", "notaport")
     monkeypatch.setenv("LAB_BIND", "lab.local")
+    monkeypatch.setenv("LAB_SUBNET", "not-a-subnet")
     assert main(["lint", "good/Jenkinsfile"]) == 0
     (root / "scenarios" / "laughs.yaml").unlink()
     for name in ("deep", "huge", "empty", "latin1"):

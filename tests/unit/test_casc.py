@@ -21,6 +21,13 @@ import pytest
 import yaml
 
 from lab.config import GITEA_INTERNAL_URL, MINIO_INTERNAL_URL, LabConfig
+from lab.jenkinsenv import (
+    collisions,
+    compose_variables,
+    controller_env,
+    global_build_vars,
+    symbolic_collisions,
+)
 from lab.plugins import required_plugins
 from lab.secrets import ALL_KEYS, PUBLIC_KEYS
 
@@ -170,6 +177,22 @@ def test_jcasc_has_only_known_sections_and_is_locked_down(jcasc: dict[str, Any])
     assert jcasc["security"]["globalJobDslSecurityConfiguration"] == {"useScriptSecurity": False}
 
 
+def test_docs_promise_no_isolation_while_builds_run_on_the_controller(
+    jcasc: dict[str, Any],
+) -> None:
+    """Build steps on the built-in node run as the jenkins user, who reads $SECRETS and
+    jenkins_home: the docs must say Jenkinsfiles are trusted, not that builds are kept
+    from the secrets."""
+    if jcasc["jenkins"]["numExecutors"] == 0:
+        pytest.skip("no executor on the controller")
+    readme = (ROOT / "compose" / "README.md").read_text()
+    assert "## Builds run on the controller: Jenkinsfiles are trusted code" in readme
+    for path in (ROOT / "compose" / "README.md", CHECK_ENV, ROOT / "README.md"):
+        text = " ".join(path.read_text().split()).lower()
+        for promise in ("do not inherit them", "builds cannot read", "isolated from jenkins"):
+            assert promise not in text, f"{path.relative_to(ROOT)} promises: {promise!r}"
+
+
 def test_every_jcasc_variable_is_provided_by_compose() -> None:
     provided = jenkins_environment()
     missing = set(jcasc_vars()) - set(provided) - set(dockerfile_env())
@@ -178,8 +201,45 @@ def test_every_jcasc_variable_is_provided_by_compose() -> None:
 
 def test_jcasc_variables_are_lab_settings_or_secret_keys() -> None:
     lab_vars = set(LabConfig.load(root=ROOT, env={}).compose_env())
-    for name in jcasc_vars():
-        assert name in lab_vars or name in ALL_KEYS, f"{name}: neither LAB_* config nor a secret"
+    provided = jenkins_environment()
+    for name in set(jcasc_vars()) - set(dockerfile_env()):
+        sources = compose_variables(provided[name])
+        assert sources and sources <= lab_vars | set(ALL_KEYS), (
+            f"{name}: the jenkins service sets it from {sources or 'a literal'}, "
+            "neither LAB_* config nor a secret"
+        )
+
+
+def test_no_global_build_variable_equals_the_controllers_own() -> None:
+    """docker-workflow (WithContainerStep, tag 634.vedc7242b_eda_7, l.133-135 and
+    l.293-294) leaves out of `agent { dockerfile }` containers every variable equal in
+    name and value to the node's environment (the controller's, on the built-in node).
+    Symbolically (same literal, or the same compose variable on both sides), then with
+    the values of a default lab and of one with every LAB_* setting changed."""
+    assert symbolic_collisions(ROOT) == []
+    changed = {
+        "LAB_ORG": "acme",
+        "LAB_DVC_BUCKET": "acme-dvc",
+        "LAB_BOT_EMAIL": "bot@acme.invalid",
+        "LAB_GITEA_PORT": "3300",
+        "LAB_JENKINS_PORT": "8880",
+    }
+    for overrides in ({}, changed):
+        host = LabConfig.load(root=ROOT, env=overrides).compose_env() | {"GITEA_BOT_USER": "b"}
+        node = controller_env(host, ROOT)
+        assert collisions(global_build_vars(node, ROOT), node) == [], overrides
+
+
+def test_the_collision_check_sees_a_build_variable_set_like_the_controllers(
+    stack_config_with_collision: Path,
+) -> None:
+    """The configuration that broke commit-back: LAB_BOT_EMAIL set the same way in the
+    jenkins service and as a global build variable."""
+    tmp_path = stack_config_with_collision
+    assert symbolic_collisions(tmp_path) == ["LAB_BOT_EMAIL"]
+    host = LabConfig.load(root=ROOT, env={}).compose_env()
+    node = controller_env(host, tmp_path)
+    assert collisions(global_build_vars(node, tmp_path), node) == ["LAB_BOT_EMAIL"]
 
 
 def test_variables_without_default_are_checked_by_the_entrypoint() -> None:
@@ -209,13 +269,13 @@ def test_gitea_server_clones_in_network_and_matches_browser_urls(jcasc: dict[str
     (server,) = jcasc["unclassified"]["giteaServers"]["servers"]
     assert server["serverUrl"] == GITEA_INTERNAL_URL
     assert server["manageHooks"] is False
-    # aliasUrl must be Gitea's ROOT_URL (webhook html_url), i.e. the same variable.
+    # aliasUrl must be Gitea's ROOT_URL (webhook html_url), i.e. from the same variable.
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
     root_url = compose["services"]["gitea"]["environment"]["GITEA__server__ROOT_URL"]
-    assert JCASC_VAR.fullmatch(server["aliasUrl"]).group(1) == JCASC_VAR.fullmatch(root_url).group(
-        1
-    )
-    assert jcasc["unclassified"]["location"]["url"].startswith("${LAB_JENKINS_PUBLIC_URL")
+    alias_var = JCASC_VAR.fullmatch(server["aliasUrl"]).group(1)
+    assert compose_variables(jenkins_environment()[alias_var]) == compose_variables(root_url)
+    location_var = JCASC_VAR.fullmatch(jcasc["unclassified"]["location"]["url"]).group(1)
+    assert compose_variables(jenkins_environment()[location_var]) == {"LAB_JENKINS_PUBLIC_URL"}
 
 
 def test_pipelines_get_in_network_urls_and_the_bot_identity(jcasc: dict[str, Any]) -> None:
@@ -223,7 +283,7 @@ def test_pipelines_get_in_network_urls_and_the_bot_identity(jcasc: dict[str, Any
     assert env["GITEA_URL"] == GITEA_INTERNAL_URL
     assert env["DVC_S3_ENDPOINT"] == MINIO_INTERNAL_URL
     assert env["LAB_BOT_USER"] == "${GITEA_BOT_USER}"
-    assert env["LAB_BOT_EMAIL"].startswith("${LAB_BOT_EMAIL")
+    assert env["LAB_BOT_EMAIL"].startswith("${CASC_LAB_BOT_EMAIL")
 
 
 def test_credentials_used_by_jenkinsfiles_exist(jcasc: dict[str, Any]) -> None:
@@ -269,7 +329,17 @@ def test_jcasc_seed_script_creates_the_folder_and_lab_seed(
     cases = tmp_path / "cases.json"
     cases.write_text(
         json.dumps(
-            [{"name": "jcasc", "vars": {"LAB_ORG": "acme", "LAB_SEED_SCRIPT": str(SEED_SCRIPT)}}]
+            [
+                {
+                    "name": "jcasc",
+                    "vars": {
+                        "CASC_LAB_ORG": controller_env(
+                            LabConfig.load(root=ROOT, env={"LAB_ORG": "acme"}).compose_env(), ROOT
+                        )["CASC_LAB_ORG"],
+                        "LAB_SEED_SCRIPT": str(SEED_SCRIPT),
+                    },
+                }
+            ]
         )
     )
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
@@ -335,7 +405,9 @@ def test_image_is_built_from_the_pinned_core_and_the_files_it_configures() -> No
     assert copies[env["CASC_JENKINS_CONFIG"]] == (None, "jenkins.yaml")
     assert copies[env["LAB_SEED_SCRIPT"]] == ("seed-jobs", "projects.groovy")
     assert "runSetupWizard=false" in env["JAVA_OPTS"]
-    assert re.search(r"jenkins-plugin-cli\b.*--plugin-file\s+\S*plugins\.txt", text)
+    assert re.search(
+        r"jenkins-plugin-cli\b.*--plugin-file\s+\S*plugins\.txt", text.replace("\\\n", " ")
+    )
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
     build = compose["services"]["jenkins"]["build"]
     assert (COMPOSE_FILE.parent / build["context"]).resolve() == CASC
@@ -347,6 +419,24 @@ def test_image_is_built_from_the_pinned_core_and_the_files_it_configures() -> No
     engine = compose["services"]["docker"]["image"]
     assert cli.split(":")[1].split("-")[0] == engine.split(":")[1].split("-")[0]
     assert re.search(r'ENTRYPOINT \["/usr/bin/tini", "--", "/usr/local/bin/check-env.sh"\]', text)
+
+
+def test_the_images_plugins_override_those_of_an_existing_jenkins_home() -> None:
+    """jenkinsci/docker tag 2.568.2, jenkins-support copy_reference_file: a reference
+    plugin replaces the installed one only when missing or newer, unless its file name
+    ends in .override. The plugin CLI's download directory is $REF/plugins and every .jpi
+    there is renamed, in the same RUN (no later layer may add a plain .jpi)."""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    runs = [line for line in text.splitlines() if "jenkins-plugin-cli" in line]
+    assert len(runs) == 1, runs
+    (run,) = runs
+    m = re.search(r"--plugin-download-directory\s+(\S+)", run)
+    assert m and m.group(1).rstrip("/") == "/usr/share/jenkins/ref/plugins", run
+    rename = re.search(
+        r"set -- (\S+)/\*\.jpi .*test -e \"\$1\" .*mv \"\$f\" \"\$f\.override\"", run
+    )
+    assert rename and rename.group(1).rstrip("/") == m.group(1).rstrip("/"), run
+    assert "PLUGINS_FORCE_UPGRADE" not in text, "upgrades only; .override also downgrades"
 
 
 # ---- check-env.sh (the image's entrypoint) ---------------------------------------------
@@ -387,6 +477,43 @@ def test_entrypoint_refuses_to_start_without_the_bot_token(tmp_path: Path) -> No
     assert "GITEA_BOT_TOKEN" in proc.stderr and "lab up" in proc.stderr
     assert not dump.exists(), "Jenkins must not start"
     assert not list((tmp_path / "secrets").iterdir())
+
+
+def test_entrypoint_drops_plugins_the_image_no_longer_ships(tmp_path: Path) -> None:
+    ref, home = tmp_path / "ref" / "plugins", tmp_path / "home" / "plugins"
+    ref.mkdir(parents=True)
+    home.mkdir(parents=True)
+    (ref / "git.jpi.override").write_text("image")
+    for name in ("git", "old-plugin"):
+        (home / f"{name}.jpi").write_text("installed")
+        (home / f"{name}.jpi.pinned").write_text("")
+        (home / f"{name}.jpi.version_from_image").write_text("1.0")
+        (home / name / "META-INF").mkdir(parents=True)
+    (home / "manual.hpi").write_text("installed by hand")
+    values = all_required() | {"REF": str(ref.parent), "JENKINS_HOME": str(home.parent)}
+    proc, dump = run_check_env(tmp_path, **values)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in home.iterdir()) == [
+        "git",
+        "git.jpi",
+        "git.jpi.pinned",
+        "git.jpi.version_from_image",
+    ]
+    assert "removing plugin old-plugin" in proc.stderr and "manual" in proc.stderr
+    assert dump.exists(), "Jenkins starts after the clean-up"
+
+
+def test_entrypoint_keeps_plugins_when_the_image_has_none_marked(tmp_path: Path) -> None:
+    """An image built without .override files must not wipe jenkins_home's plugins."""
+    ref, home = tmp_path / "ref" / "plugins", tmp_path / "home" / "plugins"
+    ref.mkdir(parents=True)
+    home.mkdir(parents=True)
+    (ref / "git.jpi").write_text("image")
+    (home / "git.jpi").write_text("installed")
+    values = all_required() | {"REF": str(ref.parent), "JENKINS_HOME": str(home.parent)}
+    proc, _ = run_check_env(tmp_path, **values)
+    assert proc.returncode == 0, proc.stderr
+    assert (home / "git.jpi").exists()
 
 
 def test_entrypoint_moves_secrets_to_private_files(tmp_path: Path) -> None:

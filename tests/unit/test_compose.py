@@ -7,6 +7,7 @@ exists only after stage one).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -18,6 +19,8 @@ import pytest
 import yaml
 
 from lab.config import GITEA_INTERNAL_URL, JENKINS_INTERNAL_URL, LabConfig
+from lab.jenkinsenv import InterpolationError, interpolate
+from lab.jenkinsenv import compose_variables as variables
 from lab.secrets import ALL_KEYS, GENERATED, LATE_KEYS, PUBLIC_KEYS
 from lab.stack import STAGE_ONE, STAGE_TWO
 
@@ -33,44 +36,6 @@ JENKINS_SECRETS = {
     "DVC_ACCESS_KEY",
     "DVC_SECRET_KEY",
 }
-
-_VAR = re.compile(
-    r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
-    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
-)
-
-
-class InterpolationError(ValueError):
-    pass
-
-
-def interpolate(value: Any, env: dict[str, str]) -> Any:
-    """Compose-style interpolation of every string in a loaded compose document."""
-    if isinstance(value, dict):
-        return {k: interpolate(v, env) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, env) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group("name") or m.group("bare")
-        op, arg, current = m.group("op"), m.group("arg") or "", env.get(name)
-        if op == ":-":
-            return current if current else arg
-        if op == "-":
-            return current if current is not None else arg
-        if op in (":?", "?") and (current is None or (op == ":?" and current == "")):
-            raise InterpolationError(f"{name}: {arg}")
-        return current or ""
-
-    return _VAR.sub(sub, value)
-
-
-def variables(text: str) -> set[str]:
-    return {m.group("name") or m.group("bare") for m in _VAR.finditer(text) if m.group(0) != "$$"}
 
 
 @pytest.fixture(scope="module")
@@ -206,9 +171,9 @@ def test_ports_and_urls_follow_the_lab_config(raw: dict[str, Any]) -> None:
     assert "127.0.0.1:9900:9000" in published(svc)["minio"]
     assert env_dict(svc["gitea"])["GITEA__server__ROOT_URL"] == "http://localhost:3300/"
     jenkins = env_dict(svc["jenkins"])
-    assert jenkins["LAB_GITEA_PUBLIC_URL"] == "http://localhost:3300/"
-    assert jenkins["LAB_JENKINS_PUBLIC_URL"] == "http://localhost:8880/"
-    assert jenkins["LAB_ORG"] == "acme"
+    assert jenkins["CASC_LAB_GITEA_PUBLIC_URL"] == "http://localhost:3300/"
+    assert jenkins["CASC_LAB_JENKINS_PUBLIC_URL"] == "http://localhost:8880/"
+    assert jenkins["CASC_LAB_ORG"] == "acme"
 
 
 def test_every_lab_variable_comes_from_compose_env(raw: dict[str, Any]) -> None:
@@ -296,16 +261,65 @@ def test_controller_talks_tls_to_the_dind_engine(services: dict[str, dict[str, A
     assert (jenkins["depends_on"]["docker"]["condition"]) == "service_healthy"
 
 
+class GiteaHostMatchList:
+    """Gitea's webhook allow-list, as go-gitea/gitea modules/hostmatcher/hostmatcher.go
+    parses and matches it (ParseHostMatchList, checkIP, MatchHostOrIP; read at the stored
+    commit 000ce5c20881182fda72180f20a502c2d45f5675, not confirmed to be tag v1.27.1):
+    comma-separated, trimmed, lower-cased; a CIDR matches IPs; `external`, `private`,
+    `loopback` are built-in networks; anything else is a host-name pattern (`*` allows all)."""
+
+    BUILTINS = ("external", "private", "loopback")
+
+    def __init__(self, value: str) -> None:
+        self.nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.builtins: list[str] = []
+        self.patterns: list[str] = []
+        for raw in value.split(","):
+            item = raw.strip().lower()
+            if not item:
+                continue
+            try:
+                self.nets.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                (self.builtins if item in self.BUILTINS else self.patterns).append(item)
+
+    def allows_ip(self, ip: str) -> bool:
+        addr = ipaddress.ip_address(ip)
+        return "*" in self.patterns or any(addr in net for net in self.nets)
+
+
 def test_gitea_is_locked_down_and_may_call_jenkins_only(
-    services: dict[str, dict[str, Any]],
+    raw: dict[str, Any], services: dict[str, dict[str, Any]]
 ) -> None:
     env = env_dict(services["gitea"])
     assert env["GITEA__security__INSTALL_LOCK"] == "true"
     assert env["GITEA__service__DISABLE_REGISTRATION"] == "true"
     assert env["GITEA__server__ROOT_URL"].startswith("${LAB_GITEA_PUBLIC_URL")
-    jenkins_host = JENKINS_INTERNAL_URL.split("//", 1)[1].split(":", 1)[0]
-    both = (env["GITEA__webhook__ALLOWED_HOST_LIST"], env["GITEA__security__ALLOWED_HOST_LIST"])
-    assert both[0] == both[1], "1.27 reads [security], older [webhook]: keep them equal"
-    assert jenkins_host in both[0].split(",")
     internal_port = GITEA_INTERNAL_URL.rsplit(":", 1)[1]
     assert env["GITEA__server__HTTP_PORT"] == internal_port
+
+
+@pytest.mark.parametrize("subnet", [None, "10.99.0.0/16"])
+def test_gitea_webhooks_may_call_the_lab_network_by_name_and_by_address(
+    raw: dict[str, Any], subnet: str | None
+) -> None:
+    """The allow-list names Jenkins and the pinned subnet of the lab network, so the dial
+    passes whether Gitea matches the host name or the IP it resolved; never `*`,
+    `external` or `private` (all RFC 1918 networks, the host's LAN included)."""
+    settings = config_env(**({"LAB_SUBNET": subnet} if subnet else {}))
+    resolved_doc = interpolate(raw, settings | dummy_secrets())
+    env = env_dict(resolved_doc["services"]["gitea"])
+    both = (env["GITEA__webhook__ALLOWED_HOST_LIST"], env["GITEA__security__ALLOWED_HOST_LIST"])
+    assert both[0] == both[1], "1.27 reads [security], older [webhook]: keep them equal"
+    allowed = GiteaHostMatchList(both[0])
+    jenkins_host = JENKINS_INTERNAL_URL.split("//", 1)[1].split(":", 1)[0]
+    assert allowed.patterns == [jenkins_host] and allowed.builtins == []
+    ((pool,),) = [resolved_doc["networks"]["default"]["ipam"]["config"]]
+    network = ipaddress.ip_network(pool["subnet"])
+    assert network == ipaddress.ip_network(settings["LAB_SUBNET"])
+    assert allowed.nets == [network]
+    assert allowed.allows_ip(str(network[10])), "an address Docker gives a lab container"
+    for outside in ("192.168.1.10", "172.17.0.1", "10.0.0.1", "8.8.8.8"):
+        assert not allowed.allows_ip(outside), outside
+    for name, svc in resolved_doc["services"].items():
+        assert "networks" not in svc, f"{name}: every service is on the pinned default network"

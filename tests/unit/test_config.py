@@ -49,6 +49,16 @@ def test_lab_home_must_exist(tmp_path):
         LabConfig.load(env={"LAB_HOME": str(tmp_path / "nowhere")})
 
 
+def test_the_lab_subnet_is_pinned_overridable_and_checked(tmp_path):
+    assert LabConfig.load(root=tmp_path, env={}).compose_env()["LAB_SUBNET"] == "10.213.91.0/24"
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_SUBNET": "192.168.240.0/24"})
+    assert cfg.compose_env()["LAB_SUBNET"] == "192.168.240.0/24"
+    for bad in ("10.213.91.7/24", "8.8.8.0/24", "10.1.1.0/30", "lab"):
+        cfg = LabConfig.load(root=tmp_path, env={"LAB_SUBNET": bad})  # offline use: fine
+        with pytest.raises(ConfigError, match="LAB_SUBNET"):
+            cfg.compose_env()
+
+
 def test_shipped_projects_are_found():
     cfg = LabConfig.load(env={})
     assert "cd4ml-demo" in cfg.project_names()

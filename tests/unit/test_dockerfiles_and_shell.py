@@ -85,6 +85,60 @@ def test_dockerfile_base_images_are_pinned(path: Path) -> None:
         )
 
 
+def agent_dockerfiles() -> list[Path]:
+    """Pipeline agent images: the projects' Dockerfiles (`agent { dockerfile }`)."""
+    return [p for p in dockerfiles() if p.relative_to(ROOT).parts[0] == "projects"]
+
+
+SNAPSHOT_URI = re.compile(
+    r"http://snapshot\.debian\.org/archive/debian(?P<security>-security)?/(?P<date>\S+?)[\s'\"]"
+)
+
+
+@pytest.mark.parametrize("path", agent_dockerfiles(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_agent_image_builds_are_reproducible(path: Path) -> None:
+    """Exact Debian pins vanish from deb.debian.org at each point release and tags move:
+    the base image is pinned by digest, and every apt install comes after the image's
+    sources were replaced by snapshot.debian.org at a fixed date."""
+    rel = path.relative_to(ROOT)
+    text = path.read_text().replace("\\\n", " ")
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, re.MULTILINE))
+    stages = set(re.findall(r"^FROM\s+.*\s+AS\s+(\S+)", text, re.MULTILINE | re.IGNORECASE))
+    for image in re.findall(r"^FROM\s+(?:--\S+\s+)*(\S+)", text, re.MULTILINE):
+        if image not in stages:
+            assert re.search(r"@sha256:[0-9a-f]{64}$", image), f"{rel}: {image} has no digest"
+    installs = [m.start() for m in re.finditer(r"\bapt(?:-get)? install\b", text)]
+    assert installs, f"{rel}: no apt install (update this test if the image needs none)"
+    for at in installs:
+        before = text[:at]
+        assert re.search(r">\s*/etc/apt/sources\.list\.d/debian\.sources", before), (
+            f"{rel}: apt sources are not replaced before an install (deb.debian.org stays)"
+        )
+        uris = list(SNAPSHOT_URI.finditer(before))
+        assert {bool(m["security"]) for m in uris} == {False, True}, (
+            f"{rel}: debian and debian-security must both come from snapshot.debian.org"
+        )
+        for m in uris:
+            date = re.sub(r"\$\{?(\w+)\}?", lambda v: args.get(v.group(1), v.group(0)), m["date"])
+            assert re.fullmatch(r"\d{8}T\d{6}Z", date), f"{rel}: snapshot date {date!r}"
+        assert "Check-Valid-Until=false" in before, f"{rel}: snapshot Release files expire"
+
+
+@pytest.mark.parametrize("path", agent_dockerfiles(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_agent_image_sets_its_own_writable_home(path: Path) -> None:
+    """docker-workflow never passes the controller's HOME (equal to the node's own env,
+    WithContainerStep 634.vedc7242b_eda_7 l.133-135): without ENV HOME, uid 1000 gets /."""
+    text = path.read_text().replace("\\\n", " ")
+    homes = [
+        value
+        for line in text.splitlines()
+        if line.startswith("ENV ")
+        for key, value in re.findall(r"(\w+)=(\S+)", line)
+        if key == "HOME"
+    ]
+    assert homes == ["/tmp"], f"{path.relative_to(ROOT)}: ENV HOME={homes}"
+
+
 @pytest.mark.parametrize("path", repo_files("*.sh"), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_shell_script_passes_shellcheck(path: Path) -> None:
     proc = subprocess.run(

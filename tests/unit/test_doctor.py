@@ -1,8 +1,19 @@
 import json
+import re
 import subprocess
+from pathlib import Path
 
 from lab.config import LabConfig
-from lab.doctor import Probe, fatal_failures, format_checks, parse_version, run_checks
+from lab.doctor import (
+    MIN_COMPOSE,
+    Probe,
+    fatal_failures,
+    format_checks,
+    parse_version,
+    run_checks,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 GIB = 2**30
 
@@ -71,6 +82,17 @@ def test_unreachable_engine_is_named_with_the_fix(tmp_path):
 def test_compose_v1_only_or_too_old_fails(tmp_path):
     assert names_failed(run_checks(cfg(tmp_path), probe(compose=None))) == ["compose v2"]
     assert names_failed(run_checks(cfg(tmp_path), probe(compose="2.12.2"))) == ["compose v2"]
+
+
+def test_compose_minimum_is_the_documented_one(tmp_path):
+    need = ".".join(map(str, MIN_COMPOSE[:2]))
+    older = f"{MIN_COMPOSE[0]}.{MIN_COMPOSE[1] - 1}.9"
+    assert names_failed(run_checks(cfg(tmp_path), probe(compose=need + ".0"))) == []
+    assert names_failed(run_checks(cfg(tmp_path), probe(compose=older))) == ["compose v2"]
+    for doc in ("README.md", "compose/README.md"):
+        lines = [ln for ln in (ROOT / doc).read_text().splitlines() if "ompose" in ln]
+        stated = {m for ln in lines for m in re.findall(r"\b(2\.\d+)(?:\.\d+)?\b", ln)}
+        assert stated == {need}, f"{doc} states compose {stated}; lab doctor needs {need}"
 
 
 def test_busy_port_is_named_with_override_variable(tmp_path):

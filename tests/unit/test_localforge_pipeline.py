@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.config import LabConfig
 from lab.errors import ConfigError, ServiceError
 from lab.gitcreds import git_credential_env
 from lab.localforge import LocalForge
@@ -22,6 +23,8 @@ from lab.localforge.pipeline import (
     PipelineRun,
     jenkins_env_for_branch,
     jenkins_env_for_pr,
+    lab_global_env,
+    lab_node_env,
     load_seed_command,
     load_stages,
     run_pipeline,
@@ -60,6 +63,10 @@ if [[ -n "${T_SECRET:-}" ]]; then
     echo "the secret is $T_SECRET"
     printf %s "$T_SECRET" | sha256sum | cut -d' ' -f1 > "$ORDER_FILE.secret"
 fi
+echo "step $1: HOME=$HOME"
+for name in ${REQUIRE:-}; do
+    [[ -n "${!name:-}" ]] || { echo "step $1: $name is not set"; exit 4; }
+done
 if [[ "${SLEEP_AT:-}" == "$1" ]]; then
     sleep 300 &
     echo $! > "$ORDER_FILE.child"
@@ -142,6 +149,7 @@ def build(
     extra: dict[str, str] | None = None,
     credentials: dict[str, tuple[str, str]] | None = None,
     stage_timeout: float = 60,
+    node_env: dict[str, str] | None = None,
 ) -> Build:
     order = tmp_path / f"order-{uuid.uuid4().hex[:6]}"
     env = {"PATH": os.environ["PATH"], "ORDER_FILE": str(order), **jenkins_env, **(extra or {})}
@@ -155,6 +163,7 @@ def build(
         else credentials,
         stage_timeout=stage_timeout,
         git_credentials=(BOT, project.token),
+        node_env=node_env,
     )
     secret = Path(f"{order}.secret")
     child = Path(f"{order}.child")
@@ -402,6 +411,73 @@ def test_bad_pipeline_yaml_in_the_checkout_raises(project: Project, tmp_path: Pa
 
 
 # ---- Jenkins' environment --------------------------------------------------------------------
+
+
+# ---- what docker-workflow leaves out of the agent container ----------------------------
+
+
+def test_variables_equal_to_the_nodes_environment_are_unset_in_stages(
+    project: Project, tmp_path: Path
+):
+    """docker-workflow 634.vedc7242b_eda_7, WithContainerStep l.133-135 and l.293-294:
+    an entry equal in name AND value to the node's environment is not passed."""
+    env = {**jenkins_env_for_branch("main"), "REQUIRE": "SAME DIFFERENT"}
+    extra = {"SAME": "v", "DIFFERENT": "mine"}
+    b = build(project, tmp_path, project.head, env, extra=extra, node_env={"DIFFERENT": "node's"})
+    assert b.run.result == "SUCCESS", b.run.log
+    b = build(project, tmp_path, project.head, env, extra=extra, node_env={"SAME": "v"})
+    assert b.run.result == "FAILURE"
+    assert "step first: SAME is not set" in b.run.stage("First").output
+    assert "equal to the node's environment (docker-workflow WithContainerStep): SAME" in b.run.log
+
+
+def lab_envs(root: Path, extras: Path) -> tuple[dict[str, str], dict[str, str]]:
+    settings = LabConfig.load(root=root, env={}).compose_env()
+    build_vars = lab_global_env(
+        gitea_url="http://forge.invalid",
+        s3_endpoint="http://s3.invalid",
+        extras=extras,
+        settings=settings,
+        bot_user="cd4ml-bot",
+        root=root,
+    )
+    return build_vars, lab_node_env(settings=settings, bot_user="cd4ml-bot", root=root)
+
+
+# What the demo's ci/commit_back.sh and ci/metrics_report.sh need from Jenkins' globals.
+NEEDED = "LAB_BOT_USER LAB_BOT_EMAIL GITEA_URL DVC_S3_ENDPOINT"
+
+
+def test_the_lab_jenkins_globals_reach_the_stages(project: Project, tmp_path: Path):
+    build_vars, node = lab_envs(Path(__file__).resolve().parents[2], tmp_path / "extras")
+    assert build_vars["LAB_BOT_EMAIL"] == "cd4ml-bot@lab.invalid"
+    assert build_vars["GITEA_URL"] == "http://forge.invalid"
+    env = {**build_vars, **jenkins_env_for_branch("main"), "REQUIRE": NEEDED + " LAB_ORG"}
+    b = build(project, tmp_path, project.head, env, node_env=node)
+    assert b.run.result == "SUCCESS", b.run.log
+
+
+def test_a_build_variable_set_like_the_controllers_fails_the_build_as_on_the_stack(
+    project: Project, tmp_path: Path, stack_config_with_collision: Path
+):
+    build_vars, node = lab_envs(stack_config_with_collision, tmp_path / "extras")
+    env = {**build_vars, **jenkins_env_for_branch("main"), "REQUIRE": NEEDED}
+    b = build(project, tmp_path, project.head, env, node_env=node)
+    assert b.run.result == "FAILURE"
+    assert "step first: LAB_BOT_EMAIL is not set" in b.run.stage("First").output
+
+
+def test_stages_get_an_empty_home_of_their_own(project: Project, tmp_path: Path):
+    """docker-workflow strips the controller's HOME too: the agent has the image's, never
+    the caller's (here a fresh directory per build)."""
+    b = build(project, tmp_path, project.head, jenkins_env_for_branch("main"))
+    homes = {
+        line.split("HOME=", 1)[1]
+        for line in b.run.stage("First").output.splitlines()
+        if "HOME=" in line
+    }
+    assert len(homes) == 1 and homes != {os.environ.get("HOME", "")}, homes
+    assert "lab-pipeline-" in homes.pop()
 
 
 def test_jenkins_env_for_branch_and_pr():

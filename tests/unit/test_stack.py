@@ -1,11 +1,18 @@
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.config import LabConfig
 from lab.errors import PrerequisiteMissing, ServiceError
-from lab.stack import Compose, parse_ps
+from lab.jenkinsenv import InterpolationError, interpolate
+from lab.secrets import ALL_KEYS, GENERATED
+from lab.stack import PLACEHOLDER, Compose, parse_ps
+
+REPO_COMPOSE = Path(__file__).resolve().parents[2] / "compose" / "docker-compose.yml"
 
 
 class Recorder:
@@ -33,7 +40,7 @@ def test_up_waits_for_health_with_a_bound_and_the_lab_env(cfg):
     Compose(cfg, runner=rec, environ={"PATH": "/bin"}).up(["gitea", "minio"], timeout=300)
     argv, kw = rec.calls[0]
     assert argv[:4] == ["docker", "compose", "-p", "cd4ml-lab"]
-    assert ["--env-file", str(cfg.secrets_file)] == argv[6:8]
+    assert ["--env-file", str(cfg.secrets_file)] == argv[8:10]
     assert "--wait" in argv and argv[argv.index("--wait-timeout") + 1] == "300"
     assert argv[-2:] == ["gitea", "minio"]
     assert kw["env"]["LAB_BIND"] == "127.0.0.1"
@@ -77,6 +84,114 @@ def test_down_keeps_volumes_unless_asked(cfg):
     assert "--volumes" not in rec.calls[0][0]
     Compose(cfg, runner=rec, environ={}).down(volumes=True)
     assert "--volumes" in rec.calls[1][0]
+
+
+def test_compose_paths_never_depend_on_the_current_directory(cfg, tmp_path, monkeypatch):
+    """`build.additional_contexts` was resolved against the current directory by some
+    compose releases (docker/compose#10448): the project directory is explicit, and
+    compose runs from it, so both readings give the same path."""
+    cfg.state_dir.mkdir()
+    cfg.secrets_file.write_text("X=1\n")
+    compose_dir = str(cfg.compose_file.parent)
+    calls = []
+    for cwd in (tmp_path, tmp_path / "compose", Path("/")):
+        monkeypatch.chdir(cwd)
+        rec = Recorder()
+        Compose(cfg, runner=rec, environ={}).up(["gitea"], timeout=10)
+        calls.append(rec.calls[0])
+    argv, kw = calls[0]
+    assert argv[argv.index("--project-directory") + 1] == compose_dir
+    assert argv[argv.index("-f") + 1] == str(cfg.compose_file)
+    assert all(Path(argv[argv.index(opt) + 1]).is_absolute() for opt in ("-f", "--env-file"))
+    assert kw["cwd"] == compose_dir
+    assert all(call == calls[0] for call in calls), "argv or cwd changed with the cwd"
+
+
+def test_secrets_in_the_users_shell_never_override_the_env_file(cfg):
+    """compose lets the environment win over --env-file: the lab's keys are removed."""
+    cfg.state_dir.mkdir()
+    cfg.secrets_file.write_text("MINIO_ROOT_PASSWORD=from-the-file\n")
+    shell = {"PATH": "/bin", "HOME": "/home/u", **{key: "from-the-shell" for key in ALL_KEYS}}
+    rec = Recorder()
+    compose = Compose(cfg, runner=rec, environ=shell)
+    compose.up(["minio"], timeout=10)
+    compose.ps()
+    compose.down()
+    for argv, kw in rec.calls:
+        env = kw["env"]
+        assert not {k for k, v in env.items() if v == "from-the-shell"}, argv
+        assert env["PATH"] == "/bin" and env["HOME"] == "/home/u"
+
+
+def compose_accepts(env):
+    """Interpolate the lab's real compose file the way compose does with ``env``."""
+    interpolate(yaml.safe_load(REPO_COMPOSE.read_text()), env)
+
+
+def test_down_status_and_logs_work_without_the_secrets_file(cfg):
+    """After a `lab up` that died before writing .lab/secrets.env, `${MINIO_ROOT_USER:?}`
+    must not stop teardown: read-only commands get a placeholder for absent keys."""
+    assert not cfg.secrets_file.exists()
+    rec = Recorder()
+    compose = Compose(cfg, runner=rec, environ={"PATH": "/bin"})
+    compose.down(volumes=True)
+    compose.ps()
+    compose.logs("jenkins")
+    compose.exec("gitea", ["true"])
+    for argv, kw in rec.calls:
+        assert "--env-file" not in argv
+        assert kw["env"]["MINIO_ROOT_USER"] == PLACEHOLDER, argv
+        compose_accepts(kw["env"])
+
+
+def test_placeholders_never_reach_up_nor_replace_a_real_secret(cfg):
+    rec = Recorder()
+    Compose(cfg, runner=rec, environ={}).up(["minio"], timeout=10)
+    env = rec.calls[0][1]["env"]
+    assert PLACEHOLDER not in env.values()
+    with pytest.raises(InterpolationError, match="MINIO_ROOT_USER"):
+        compose_accepts(env)
+    cfg.state_dir.mkdir()
+    cfg.secrets_file.write_text("".join(f"{key}=real-{key}\n" for key in GENERATED))
+    Compose(cfg, runner=rec, environ={}).down()
+    env = rec.calls[1][1]["env"]
+    assert {k for k, v in env.items() if v == PLACEHOLDER} == {"GITEA_BOT_TOKEN"}
+
+
+RECORDING_DOCKER = """#!/bin/sh
+# stands for a docker CLI: records each call's arguments and environment, answers 0
+n=$(ls "$CALLS" | wc -l)
+{ printf '%s\\n' "$@"; echo '--env--'; env; } > "$CALLS/$n"
+exit 0
+"""
+
+
+def test_lab_down_status_and_logs_without_secrets_file_end_to_end(tmp_path, monkeypatch, capsys):
+    """The CLI path: a lab home with the real compose file and no .lab/secrets.env."""
+    from lab.cli import main
+
+    home, bindir, calls = tmp_path / "home", tmp_path / "bin", tmp_path / "calls"
+    (home / "compose").mkdir(parents=True)
+    (home / "compose" / "docker-compose.yml").write_text(REPO_COMPOSE.read_text())
+    bindir.mkdir()
+    calls.mkdir()
+    (bindir / "docker").write_text(RECORDING_DOCKER)
+    (bindir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("LAB_HOME", str(home))
+    monkeypatch.setenv("CALLS", str(calls))
+    assert main(["down", "--volumes"]) == 0
+    assert main(["status"]) == 1  # nothing runs: reported, not a crash
+    assert main(["logs", "jenkins"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    recorded = [(calls / name).read_text().split("--env--\n") for name in sorted(os.listdir(calls))]
+    commands = [
+        [a for a in args.splitlines() if a in ("down", "ps", "logs")] for args, _ in recorded
+    ]
+    assert commands == [["down"], ["ps"], ["logs"]]
+    for _, env_text in recorded:
+        env = dict(line.split("=", 1) for line in env_text.splitlines() if "=" in line)
+        compose_accepts(env)
 
 
 def test_parse_ps_reads_json_lines_and_health():

@@ -99,8 +99,8 @@ class LocalDriver(Driver):
                 gitea_url=self.forge.url,
                 s3_endpoint=self._s3.endpoint_url,
                 extras=extras,
+                settings=self.cfg.compose_env(),
                 bot_user=BOT_USER,
-                bot_email=self.cfg.bot_email,
             )
         )
         return env
@@ -236,6 +236,7 @@ class LocalDriver(Driver):
             env=env,
             credentials={"DVC_Remote_Creds": dvc, "GIT_PAT": pat},
             git_credentials=(BOT_USER, self.token),
+            node_env=pipeline.lab_node_env(settings=self.cfg.compose_env(), bot_user=BOT_USER),
         )
         log = str(run.log)
         for secret in {self._dvc_creds[1], self.token, dvc[1], pat[1]}:

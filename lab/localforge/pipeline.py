@@ -593,7 +593,14 @@ def seed_dvc_remote(
         _seed(checkout, env, credentials, None)
         return
     cache_dir = Path(cache_dir).resolve()
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        (cache_dir / ".seed.lock").touch()
+    except OSError as exc:
+        raise ConfigError(
+            f"seed cache {cache_dir} ({SEED_CACHE_ENV}) is not a writable directory: "
+            f"{exc.strerror or exc}"
+        ) from None
     with _locked(cache_dir / ".seed.lock", f"seed cache {cache_dir}"):
         _seed(checkout, env, credentials, cache_dir)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.errors import ConfigError
 from lab.localforge.pipeline import SEED_CACHE_ENV, _holds_outputs, seed_dvc_remote
 
 BIN = Path(sys.executable).parent
@@ -111,3 +112,13 @@ def test_a_hit_needs_every_cached_output_and_ignores_uncached_ones(tmp_path: Pat
     md5 = hashlib.md5((ROWS * 2).encode()).hexdigest()
     (cache / "files" / "md5" / md5[:2] / md5[2:]).unlink()
     assert not _holds_outputs(project, cache)
+
+
+def test_a_seed_cache_that_is_not_a_directory_is_a_config_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project(tmp_path / "project", tmp_path / "runs")
+    (tmp_path / "a-file").write_text("not a directory\n")
+    monkeypatch.setenv(SEED_CACHE_ENV, str(tmp_path / "a-file"))
+    with pytest.raises(ConfigError, match=f"seed cache .*a-file \\({SEED_CACHE_ENV}\\)"):
+        seed_dvc_remote(project, env={}, credentials=("k", "s"))

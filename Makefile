@@ -38,7 +38,8 @@ lab-doctor: venv ## can this machine run the lab? what to fix
 	$(BIN)/lab doctor
 
 # Test files run in parallel (one worker per core); a file's tests stay on one worker
-# because the integration and scenario suites share expensive per-file set-up.
+# because the integration and scenario suites share expensive per-file set-up. The
+# slowest files go first (pyproject.toml: testpaths, --no-loadscope-reorder).
 test: venv ## unit + local integration tests and scenarios (no Docker needed)
 	$(BIN)/pytest -n auto --dist loadfile
 

@@ -1,12 +1,16 @@
-"""Suite-wide set-up: hermetic git identity, the Docker tiers' skip, no silent skips in CI,
-shared fixtures."""
+"""Suite-wide set-up: hermetic git identity, one DVC seed cache for the run, the
+Docker tiers' skip, no silent skips in CI, shared fixtures."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from lab.localforge.pipeline import SEED_CACHE_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Tiers that need a Docker engine (`make test-containers`, `make test-e2e`; neither is in
@@ -29,6 +33,14 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["GIT_CONFIG_GLOBAL"] = str(gitconfig)
     os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    # Every seeding of a DVC remote in this run (the integration suite, each scenario
+    # and workshop driver) shares one seed cache: the demo's data is made once, then
+    # pushed from the cache (lab/localforge/pipeline.py, LAB_SEED_CACHE). Made by the
+    # main process; pytest-xdist workers inherit the variable and so the same cache.
+    if not hasattr(config, "workerinput"):
+        cache = Path(tempfile.mkdtemp(prefix="cd4ml-lab-seed-cache-"))
+        os.environ[SEED_CACHE_ENV] = str(cache)
+        config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

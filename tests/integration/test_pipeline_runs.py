@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,52 +291,3 @@ def test_wrong_dvc_credentials_fail_naming_the_remote(lab: Lab, tmp_path: Path):
     for later in ("Sync remotes", "Reproduce", "Push outputs", "Commit back"):
         assert not_run(run, later), describe(run)
     assert lab.branch_head(branch) == head
-
-
-# -- commit-back rules run directly: branch moved, fork PR -----------------------------
-
-
-def test_commit_back_refuses_to_overwrite_a_moved_branch(lab: Lab, tmp_path: Path):
-    branch = lab.unique("exp-moved")
-    built = lab.push_branch(branch, set_params(**{"train.n_estimators": 14}), "14 trees")
-    number = lab.open_pr(branch, "Moves during the build")
-    ws = tmp_path / "ws"
-    git(tmp_path, "clone", "--quiet", "-b", branch, lab.clone_url, str(ws), env=lab.dev_env())
-    # what "Reproduce" leaves behind: a changed dvc.lock and metrics.json
-    (ws / "dvc.lock").write_text(
-        (ws / "dvc.lock").read_text().replace("n_estimators: 30", "n_estimators: 14")
-    )
-    env = {
-        **lab.base_env(tmp_path / "extras"),
-        "CHANGE_ID": str(number),
-        "CHANGE_BRANCH": branch,
-        "CHANGE_TARGET": "main",
-        "BRANCH_NAME": f"PR-{number}",
-        "GIT_COMMIT": built,
-        "GIT_USER": "cd4ml-bot",
-        "GIT_TOKEN": lab.tokens["cd4ml-bot"],
-    }
-
-    fork = subprocess.run(
-        ["bash", "ci/commit_back.sh"],
-        cwd=ws,
-        capture_output=True,
-        text=True,
-        env={**env, "CHANGE_FORK": "someone"},
-    )
-    assert fork.returncode == 0 and "fork PR" in fork.stdout, fork.stdout + fork.stderr
-    assert lab.branch_head(branch) == built
-
-    moved = lab.push_branch(
-        branch, lambda co: (co / "README.md").write_text("moved\n"), "meanwhile", base=branch
-    )
-    proc = subprocess.run(
-        ["bash", "ci/commit_back.sh"], cwd=ws, capture_output=True, text=True, env=env
-    )
-    assert proc.returncode != 0
-    assert f"branch {branch} moved during the build" in proc.stderr
-    assert "not force-pushing" in proc.stderr
-    assert lab.branch_head(branch) == moved
-    assert lab.tokens["cd4ml-bot"] not in proc.stdout + proc.stderr
-    assert lab.tokens["cd4ml-bot"] not in (ws / ".git" / "config").read_text()
-    assert not re.search(r"https?://[^/\s]*@", git(ws, "remote", "-v"))

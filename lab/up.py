@@ -232,7 +232,7 @@ def lab_up(
         compose.up(STAGE_ONE, timeout=cfg.timeout_up)
     with reporter.phase("gitea: site admin"):
         changes += ensure_gitea_admin(cfg, compose, secrets)
-    with reporter.phase("minio: bucket, DVC user, least-privilege policy"):
+    with reporter.phase("minio: bucket, DVC user with least privilege on it"):
         changes += bootstrap.converge_minio(cfg, secrets, progress=reporter.note)
     with reporter.phase("gitea: bot, token, organisation, repos, webhooks"):
         changes += bootstrap.converge_gitea(cfg, secrets, all_projects(cfg), progress=reporter.note)

@@ -11,10 +11,8 @@ S3 filesystem talks to it exactly as to MinIO). Differences from plain ``moto_se
   ``SignatureDoesNotMatch`` (moto ``core/authorization.py``, ``iam/access_control.py``);
 - every request is logged by :mod:`lab.localforge._moto_main` (method, path, status,
   bytes sent), which is how :meth:`S3StandIn.object_gets` and
-  :meth:`S3StandIn.object_bytes_out` count what a pipeline downloaded.
-
-Counting assumes path-style addressing (``http://127.0.0.1:PORT/bucket/key``), which is
-what S3 clients use for an IP-address endpoint such as this one.
+  :meth:`S3StandIn.object_bytes_out` count what a pipeline downloaded
+  (:mod:`lab.localforge.requestlog`).
 """
 
 from __future__ import annotations
@@ -32,20 +30,16 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote
 
 import requests
 
 from lab.errors import PrerequisiteMissing, ServiceError
+from lab.localforge.requestlog import RequestLog
 from lab.wait import poll
 
 REGION = "us-east-1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-# Query sub-resources that make a GET on a key something other than GetObject.
-_NOT_GET_OBJECT = frozenset(
-    {"acl", "tagging", "uploadId", "attributes", "legal-hold", "retention", "torrent"}
-)
 
 
 def _allow_all_policy(actions: str) -> str:
@@ -67,7 +61,7 @@ class S3StandIn:
         self._dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._admin: tuple[str, str] | None = None
-        self._log_offset = 0
+        self._requests: RequestLog | None = None
 
     # ---- lifecycle ----------------------------------------------------------
     def __enter__(self) -> S3StandIn:
@@ -91,6 +85,7 @@ class S3StandIn:
                 hint="pip install -e '.[dev]' (it pins moto[server])",
             )
         self._dir = Path(tempfile.mkdtemp(prefix="lab-s3-standin-"))
+        self._requests = RequestLog(self._dir / "requests.jsonl")
         port_file = self._dir / "port"
         out = (self._dir / "server.out").open("wb")
         env = {
@@ -188,6 +183,7 @@ class S3StandIn:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+            self._requests = None
 
     @property
     def running(self) -> bool:
@@ -259,42 +255,19 @@ class S3StandIn:
         return sorted(keys)
 
     # ---- request counting -----------------------------------------------------
-    def _log_entries(self) -> list[dict[str, Any]]:
-        if self._dir is None:
+    def _log(self) -> RequestLog:
+        if self._requests is None:
             raise ServiceError("the S3 stand-in is not started (call start() first)")
-        path = self._dir / "requests.jsonl"
-        if not path.is_file():
-            return []
-        with path.open("rb") as fh:
-            fh.seek(self._log_offset)
-            data = fh.read()
-        # Only complete lines: a line being written has no newline yet.
-        complete = data[: data.rfind(b"\n") + 1]
-        return [json.loads(line) for line in complete.splitlines() if line.strip()]
-
-    def _object_gets(self, bucket: str) -> list[dict[str, Any]]:
-        hits = []
-        for entry in self._log_entries():
-            if entry["method"] != "GET" or not 200 <= entry["status"] < 300:
-                continue
-            name, _, key = unquote(entry["path"]).lstrip("/").partition("/")
-            params = {p.split("=", 1)[0] for p in entry["query"].split("&") if p}
-            if name == bucket and key and not params & _NOT_GET_OBJECT:
-                hits.append(entry)
-        return hits
+        return self._requests
 
     def object_gets(self, bucket: str) -> int:
         """Successful GET-object requests on ``bucket`` since start or :meth:`reset_counters`."""
-        return len(self._object_gets(bucket))
+        return len(self._log().object_gets(bucket))
 
     def object_bytes_out(self, bucket: str) -> int:
         """Body bytes sent by those GET-object requests."""
-        return sum(int(entry["bytes"]) for entry in self._object_gets(bucket))
+        return sum(int(entry["bytes"]) for entry in self._log().object_gets(bucket))
 
     def reset_counters(self) -> None:
         """Count from now on: earlier requests no longer show in the counters."""
-        if self._dir is None:
-            raise ServiceError("the S3 stand-in is not started (call start() first)")
-        path = self._dir / "requests.jsonl"
-        data = path.read_bytes() if path.is_file() else b""
-        self._log_offset = data.rfind(b"\n") + 1  # never start inside a half-written line
+        self._log().reset()

@@ -588,8 +588,16 @@ class S3Applier:
 
 
 def s3_admin(cfg: LabConfig, secrets: Secrets) -> S3Admin:
-    """The admin client of the lab's S3 service at ``cfg.minio_url`` (MinIO's root user)."""
+    """The admin client of the S3 service ``LAB_S3`` selects, at ``cfg.minio_url``.
+
+    Both services take the lab's S3 admin from ``MINIO_ROOT_USER``/``MINIO_ROOT_PASSWORD``
+    (MinIO's root user; SeaweedFS' admin identity, see compose/docker-compose.yml).
+    """
     user, password = secrets.require("MINIO_ROOT_USER"), secrets.require("MINIO_ROOT_PASSWORD")
+    if cfg.s3 == "seaweedfs":
+        from lab.clients.seaweedfs import SeaweedS3Admin
+
+        return SeaweedS3Admin(cfg.minio_url, user, password)
     return MinioS3Admin(
         Storage(cfg.minio_url, user, password), StorageAdmin(cfg.minio_url, user, password)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lab.config import LabConfig
+from lab.config import S3_SERVICES, LabConfig
 from lab.doctor import format_checks, raise_on_fatal, run_checks
 from lab.errors import ConfigError
 from lab.report import Reporter
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "service",
         nargs="?",
-        choices=sorted((*STAGE_ONE, *STAGE_TWO)),
+        choices=sorted({*STAGE_ONE, *S3_SERVICES, *STAGE_TWO}),
         help="one of %(choices)s (default: all)",
     )
     p.add_argument("--tail", type=int, default=200, help="lines from the end (default 200)")

@@ -37,3 +37,13 @@ def test_missing_or_starting_service_is_unhealthy_and_says_what_to_do(tmp_path):
     assert "minio     absent" in text
     assert "`lab up` starts it" in text
     assert status.jobs == []  # no Jenkins calls while the stack is not healthy
+
+
+def test_with_seaweedfs_status_checks_that_service_on_the_same_s3_url(tmp_path):
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_S3": "seaweedfs"})
+    compose = FakeCompose([state(s) for s in ("docker", "gitea", "jenkins", "seaweedfs")])
+    status = collect_status(cfg, compose, with_jobs=False)
+    assert status.healthy
+    text = format_status(status)
+    assert "seaweedfs healthy    http://localhost:9000 (S3 API)" in text
+    assert "minio" not in text

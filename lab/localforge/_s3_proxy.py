@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from lab.localforge._serve import serve
 
 CHUNK = 64 * 1024
 UPSTREAM_TIMEOUT = 300.0
@@ -147,18 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     Relay.log = Log(args.log)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
     server.daemon_threads = True
-    tmp = args.port_file.with_name(args.port_file.name + ".tmp")
-    tmp.write_text(str(server.server_address[1]))
-    tmp.replace(args.port_file)
-
-    def stop(_signum: int, _frame: Any) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.serve_forever()
-    server.server_close()
-    return 0
+    return serve(server, int(server.server_address[1]), args.port_file)
 
 
 if __name__ == "__main__":

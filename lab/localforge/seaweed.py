@@ -32,21 +32,19 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
 
 from lab.errors import PrerequisiteMissing, ServiceError
-from lab.localforge.requestlog import RequestLog
+from lab.localforge.child import Child, python_env
+from lab.localforge.requestlog import LocalS3, RequestLog
 from lab.wait import poll
 
 REGION = "us-east-1"
@@ -79,40 +77,13 @@ def free_ports(count: int) -> list[int]:
         return [int(sock.getsockname()[1]) for sock in socks]
 
 
-class _Process:
-    """A child in its own process group, stopped with SIGTERM then SIGKILL."""
-
-    def __init__(self, argv: list[str], out: Path, env: dict[str, str]) -> None:
-        with out.open("wb") as fh:
-            self.proc = subprocess.Popen(
-                argv,
-                cwd=out.parent,  # weed reads ./*.toml too: never the caller's directory
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
-
-    def stop(self, grace: float) -> None:
-        proc = self.proc
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group
-
-
-class SeaweedS3:
+class SeaweedS3(LocalS3):
     """SeaweedFS with its admin identity, behind the counting relay; a context manager.
 
     ``endpoint_url`` is the relay's (what clients use); ``server_url`` the server's own.
     """
+
+    name = "SeaweedFS (weed server)"
 
     def __init__(
         self,
@@ -129,26 +100,14 @@ class SeaweedS3:
         self.endpoint_url = ""
         self.server_url = ""
         self.start_seconds = 0.0
-        self._dir: Path | None = None
-        self._server: _Process | None = None
-        self._relay: _Process | None = None
+        self._dir = None
+        self._server: Child | None = None
+        self._relay: Child | None = None
         self._ports: dict[str, int] = {}
         self._admin: tuple[str, str] | None = None
         self._requests: RequestLog | None = None
 
     # ---- lifecycle ----------------------------------------------------------
-    def __enter__(self) -> SeaweedS3:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         if self._server is not None:
             return
@@ -195,7 +154,7 @@ class SeaweedS3:
         ]
         self.server_url = f"http://127.0.0.1:{self._ports['s3']}"
         try:
-            self._server = _Process(argv, self._dir / "server.out", env)
+            self._server = Child(argv, self._dir / "server.out", env)
             self._wait_ready()
             self._start_relay()
         except BaseException:
@@ -214,27 +173,19 @@ class SeaweedS3:
             self._client("s3", self._admin, url=self.server_url).list_buckets()
             return "up"
 
-        try:
-            state = poll(
-                check,
-                what=f"SeaweedFS S3 on {self.server_url}",
-                timeout=self.start_timeout,
-                interval=0.25,
-                progress=self.progress,
-                progress_every=10.0,
-            )
-        except Exception as exc:
-            raise ServiceError(f"{exc}\n{self._tail()}") from None
-        if state == "exited":
-            raise ServiceError(
-                f"SeaweedFS (weed server) exited with code {server.proc.returncode} while "
-                f"starting\n{self._tail()}"
-            )
+        self._await_start(
+            check,
+            lambda: server.proc.returncode,
+            what=f"SeaweedFS S3 on {self.server_url}",
+            timeout=self.start_timeout,
+            interval=0.25,
+            progress=self.progress,
+        )
 
     def _start_relay(self) -> None:
         assert self._dir is not None and self._requests is not None
         port_file = self._dir / "relay.port"
-        self._relay = _Process(
+        self._relay = Child(
             [
                 sys.executable,
                 "-m",
@@ -247,7 +198,7 @@ class SeaweedS3:
                 str(self._requests.path),
             ],
             self._dir / "relay.out",
-            {**os.environ, "PYTHONUNBUFFERED": "1"},
+            python_env(),
         )
         relay = self._relay
 
@@ -279,10 +230,7 @@ class SeaweedS3:
                 with contextlib.suppress(OSError):
                     Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock").unlink()  # noqa: S108
         self._ports = {}
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-            self._requests = None
+        self._remove_files()
 
     @property
     def running(self) -> bool:
@@ -299,13 +247,6 @@ class SeaweedS3:
         except OSError:
             return 0
         return 0
-
-    def _tail(self, lines: int = 20) -> str:
-        out = self._dir / "server.out" if self._dir else None
-        if out is None or not out.is_file():
-            return "(no server output)"
-        text = out.read_text(errors="replace").splitlines()
-        return "server output (tail):\n" + "\n".join(text[-lines:])
 
     # ---- clients ------------------------------------------------------------
     def _client(self, service: str, creds: tuple[str, str] | None, *, url: str = "") -> Any:
@@ -352,33 +293,9 @@ class SeaweedS3:
 
     def create_credentials(self, bucket: str, user: str = "cd4ml-dvc") -> tuple[str, str]:
         """New credentials for IAM user ``user`` with least privilege on ``bucket`` (the
-        lab's DVC identity, made by the same code as ``lab up``'s)."""
+        lab's DVC identity, made by the same code as ``lab up``'s). The user holds one key
+        only: a second call for the same user replaces the first one's."""
         key = "DVC" + secrets.token_hex(8).upper()
         secret = secrets.token_urlsafe(30)
         self.admin(user).ensure_dvc_identity(key, secret, bucket)
         return key, secret
-
-    def object_keys(self, bucket: str) -> list[str]:
-        """Every key in ``bucket``, sorted."""
-        keys: list[str] = []
-        for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys.extend(obj["Key"] for obj in page.get("Contents", []))
-        return sorted(keys)
-
-    # ---- request counting -----------------------------------------------------
-    def _log(self) -> RequestLog:
-        if self._requests is None:
-            raise ServiceError("SeaweedFS is not started (call start() first)")
-        return self._requests
-
-    def object_gets(self, bucket: str) -> int:
-        """Successful GET-object requests on ``bucket`` since start or :meth:`reset_counters`."""
-        return len(self._log().object_gets(bucket))
-
-    def object_bytes_out(self, bucket: str) -> int:
-        """Body bytes sent by those GET-object requests."""
-        return sum(int(entry["bytes"]) for entry in self._log().object_gets(bucket))
-
-    def reset_counters(self) -> None:
-        """Count from now on: earlier requests no longer show in the counters."""
-        self._log().reset()

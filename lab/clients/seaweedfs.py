@@ -18,11 +18,12 @@ tests/unit/test_seaweedfs.py check by running the real server):
 - weed/s3api/s3api_embedded_iam.go: ``-s3.iam.readOnly`` (default true) refuses writes
   with AccessDenied "IAM write operations are disabled on this server"; ``CreateAccessKey``
   takes a caller-supplied ``AccessKeyId`` (4..128 alphanumerics) and ``SecretAccessKey``
-  (8..128 chars) together, EntityAlreadyExists if the key id is in use;
+  (8..128 chars) together (weed/iam/validation.go), EntityAlreadyExists if the key id is
+  in use;
   ``PutUserPolicy`` turns the document into per-bucket identity actions
   (``getActions``: ``arn:aws:s3:::b`` and ``b/*`` both become ``<Action>:b``) and
-  keeps the document; ``GetUserPolicy`` for a name never put answers a document made
-  up from the identity's actions, so ``ListUserPolicies`` tells what exists; the
+  keeps the document; ``GetUserPolicy`` for a name never put falls back to a document
+  rebuilt from the identity's actions, so ``ListUserPolicies`` tells what exists; the
   self-service calls (Create/Delete/List/UpdateAccessKey, GetUser) are allowed on
   one's own user without admin, everything else needs ``Admin`` or ``iam:<Action>``
   (``AuthorizeIamAction``). Errors: NoSuchEntity 404, EntityAlreadyExists 409,

@@ -14,7 +14,12 @@ from lab.status import collect_status, format_status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("up", help="start the lab and converge it (idempotent)")
+    p = sub.add_parser(
+        "up",
+        help="start the lab and converge it (idempotent)",
+        description="Start the lab and converge it (idempotent). The S3 service is MinIO, "
+        "or SeaweedFS with LAB_S3=seaweedfs (docs/s3.md).",
+    )
     p.set_defaults(handler=cmd_up)
 
     p = sub.add_parser("down", help="stop the lab; data is kept unless --volumes")

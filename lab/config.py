@@ -115,6 +115,13 @@ class LabConfig:
             )
         return self._s3
 
+    def published_ports(self) -> dict[str, int]:
+        """The host ports the stack publishes: MinIO's console only when MinIO runs."""
+        ports = self.ports.as_dict()
+        if self.s3 != "minio":
+            del ports["minio-console"]
+        return ports
+
     @property
     def exposed(self) -> bool:
         """True when the lab's ports are reachable from other machines (not loopback)."""

@@ -163,7 +163,7 @@ def run_checks(
     else:
         busy = [
             f"{name} {cfg.bind}:{port}"
-            for name, port in cfg.ports.as_dict().items()
+            for name, port in cfg.published_ports().items()
             if not probe.port_free(cfg.bind, port)
         ]
         if busy:
@@ -177,7 +177,7 @@ def run_checks(
                 )
             )
         else:
-            ports = ", ".join(str(p) for p in cfg.ports.as_dict().values())
+            ports = ", ".join(str(p) for p in cfg.published_ports().values())
             checks.append(Check("ports", True, f"free on {cfg.bind}: {ports}"))
 
     free = probe.free_disk_gib(str(cfg.root))

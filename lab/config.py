@@ -23,8 +23,10 @@ COMPOSE_PROJECT = "cd4ml-lab"
 JENKINS_INTERNAL_URL = "http://jenkins:8080"
 GITEA_INTERNAL_URL = "http://gitea:3000"
 MINIO_INTERNAL_URL = "http://minio:9000"
-# The S3 services the stack can run (LAB_S3); each answers at MINIO_INTERNAL_URL.
-S3_SERVICES = ("minio", "seaweedfs")
+# The S3 services the stack can run (LAB_S3): compose service -> name in messages. Each
+# answers at MINIO_INTERNAL_URL.
+S3_NAMES = {"minio": "MinIO", "seaweedfs": "SeaweedFS"}
+S3_SERVICES = tuple(S3_NAMES)
 
 
 def _int_env(env: Mapping[str, str], key: str, default: int) -> int:

@@ -24,7 +24,7 @@ import requests
 
 from lab import bootstrap
 from lab.clients.jenkins import JenkinsClient
-from lab.config import LabConfig
+from lab.config import S3_NAMES, LabConfig
 from lab.doctor import format_checks, raise_on_fatal, run_checks
 from lab.errors import ServiceError
 from lab.projects import all_projects, export_repository, shipped_projects
@@ -138,7 +138,10 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
     from lab.localforge.pipeline import seed_dvc_remote
 
     storage = Storage(
-        cfg.minio_url, secrets.require("DVC_ACCESS_KEY"), secrets.require("DVC_SECRET_KEY")
+        cfg.minio_url,
+        secrets.require("DVC_ACCESS_KEY"),
+        secrets.require("DVC_SECRET_KEY"),
+        service=S3_NAMES[cfg.s3],
     )
     changes = []
     for name, path in shipped_projects(cfg):
@@ -264,8 +267,8 @@ def _container_changes(before: dict[str, str], after: dict[str, str]) -> list[st
 
 def _s3_rows(cfg: LabConfig, secrets: Secrets) -> list[tuple[str, str, str]]:
     admin = secrets.get("MINIO_ROOT_USER", "")
-    if cfg.s3 == "seaweedfs":  # no console: its admin UI is not authenticated, not published
-        return [("SeaweedFS S3 API", cfg.minio_url, f"{admin}; DVC user: see `lab creds`")]
+    if cfg.s3 != "minio":  # SeaweedFS: no console (its admin UI has no login: not published)
+        return [(f"{S3_NAMES[cfg.s3]} S3 API", cfg.minio_url, f"{admin}; DVC user: `lab creds`")]
     return [
         ("MinIO console", cfg.minio_console_url, admin),
         ("MinIO S3 API", cfg.minio_url, "DVC user: see `lab creds`"),

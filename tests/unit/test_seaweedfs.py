@@ -112,6 +112,20 @@ def test_the_relay_passes_large_bodies_and_multipart_uploads_through(seaweedfs, 
     assert seaweedfs.object_bytes_out(mine) == 2 * len(part)
 
 
+def test_the_relay_adds_no_delayed_ack_wait_to_small_answers(seaweedfs, buckets, dvc):
+    """A relay that writes headers and body apart with Nagle's algorithm on waits for the
+    client's delayed ACK, about 40 ms per answer; DVC's many small requests add up."""
+    mine, _ = buckets
+    client = seaweedfs.client(dvc)
+    client.put_object(Bucket=mine, Key="small", Body=b"x" * 1000)
+    seconds = []
+    for _ in range(30):
+        began = time.monotonic()
+        client.get_object(Bucket=mine, Key="small")["Body"].read()
+        seconds.append(time.monotonic() - began)
+    assert sorted(seconds)[len(seconds) // 2] < 0.03, f"median GET {sorted(seconds)[15]:.3f} s"
+
+
 # ---- least privilege, enforced by the server ----------------------------------------------
 def test_the_dvc_identity_reads_writes_and_deletes_in_its_bucket(seaweedfs, buckets, dvc):
     mine, _ = buckets

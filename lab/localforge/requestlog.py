@@ -151,6 +151,12 @@ class LocalS3:
         """Count from now on: earlier requests no longer show in the counters."""
         self._log().reset()
 
+    def empty_bucket(self, bucket: str) -> None:
+        """Delete every object in ``bucket`` (as the admin)."""
+        client = self.client()
+        for key in self.object_keys(bucket):
+            client.delete_object(Bucket=bucket, Key=key)
+
     def object_keys(self, bucket: str) -> list[str]:
         """Every key in ``bucket``, sorted."""
         keys: list[str] = []

@@ -553,6 +553,7 @@ def test_seed_dvc_remote_pushes_the_seeded_data_and_reports_failures(
 
     s3 = seaweedfs  # the session's real S3 server, the DVC identity limited to "seeded"
     s3.create_bucket("seeded")
+    s3.empty_bucket("seeded")  # other tests of the session seed it too
     creds = s3.create_credentials("seeded", user="seed-test")
     wrong = (creds[0], "wrong-" + uuid.uuid4().hex)
     with pytest.raises(ServiceError) as info:

@@ -43,7 +43,7 @@ lab-doctor: venv ## can this machine run the lab? what to fix
 test: venv ## unit + local integration tests and scenarios (no Docker needed)
 	$(BIN)/pytest -n auto --dist loadfile
 
-test-containers: venv ## Gitea, MinIO and the Jenkins image, each alone in a container (needs Docker)
+test-containers: venv ## Gitea, MinIO, SeaweedFS and the Jenkins image, each alone in a container (needs Docker)
 	$(BIN)/pytest tests/containers
 
 test-e2e: venv ## end-to-end tests and scenarios against the running lab (needs Docker)
@@ -61,7 +61,7 @@ check-fixtures: venv ## API fixtures match upstream: Gitea specs (SPECS="--spec 
 	$(BIN)/python scripts/derive_gitea_api_fixture.py --check $(SPECS)
 	$(BIN)/python scripts/derive_jenkins_api_fixture.py --check $(if $(MIRRORS),--mirrors $(MIRRORS),)
 
-bench: venv ## cold vs warm DVC cache sync and no-op vs full repro, measured
+bench: venv ## cold vs warm DVC cache sync (SeaweedFS and moto) and no-op vs full repro, measured
 	$(BIN)/python bench/sync_bench.py
 
 clean: ## remove the virtualenv and caches (not the lab's data or secrets)

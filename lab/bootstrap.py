@@ -9,7 +9,8 @@ Gitea: bot user, the bot's scoped API token, the organisation, a team giving the
 bot write access to every repository of the organisation, one repository per
 lab project (pushed from the project's files while its branch is missing), one webhook
 per repository to Jenkins' Gitea plugin endpoint.
-MinIO: the DVC bucket, a least-privilege policy, the DVC user, the attachment.
+S3 (MinIO or SeaweedFS, through :class:`lab.clients.s3admin.S3Admin`): the DVC bucket,
+the DVC identity with least privilege on it, the lab's secret for that identity.
 Jenkins needs nothing here: its credentials come from the secrets through JCasC.
 """
 
@@ -29,8 +30,8 @@ from lab.clients.gitea import (
     TEAM_UNITS,
     GiteaClient,
 )
-from lab.clients.storage import DVC_POLICY_NAME, Storage, StorageAdmin, dvc_policy
-from lab.clients.storage import normalise_policy as _normalise_policy
+from lab.clients.s3admin import DvcIdentity, S3Admin
+from lab.clients.storage import MinioS3Admin, Storage, StorageAdmin
 from lab.config import LabConfig
 from lab.errors import LabError, ServiceError
 from lab.gitcreds import git_with_credentials
@@ -510,100 +511,119 @@ def converge_gitea(
     return changed
 
 
-# =============================================================== MinIO ==
+# ================================================================== S3 ==
 @dataclass(frozen=True)
-class MinioObserved:
+class S3Observed:
     bucket_exists: bool
-    policy: Mapping[str, Any] | None
-    user_exists: bool
-    user_secret_ok: bool
-    user_policies: frozenset[str]
+    identity: DvcIdentity
+    secret_ok: bool  # the server accepts the lab's DVC secret (False when no identity)
 
 
 @dataclass(frozen=True)
-class MinioDesired:
+class S3Desired:
     bucket: str
     access_key: str
-    policy_name: str = DVC_POLICY_NAME
-
-    @property
-    def policy(self) -> dict[str, Any]:
-        return dvc_policy(self.bucket)
 
 
-class MinioOps(Protocol):
+class S3Ops(Protocol):
     def create_bucket(self) -> None: ...
-    def put_policy(self) -> None: ...
-    def put_user(self) -> None: ...
-    def attach_policy(self) -> None: ...
+    def ensure_identity(self) -> None: ...
+    def repair_secret(self) -> None: ...
 
 
-def plan_minio(
-    observed: MinioObserved, desired: MinioDesired, ops: MinioOps | None = None
+def plan_s3(
+    observed: S3Observed, desired: S3Desired, ops: S3Ops | None = None, *, phase: str = "minio"
 ) -> list[Action]:
-    """The actions that take MinIO from ``observed`` to ``desired`` (pure)."""
+    """The actions that take the S3 service from ``observed`` to ``desired`` (pure)."""
     actions: list[Action] = []
-    o: MinioOps = ops if ops is not None else cast(MinioOps, _InspectOnly())
+    o: S3Ops = ops if ops is not None else cast(S3Ops, _InspectOnly())
 
     def add(description: str, run: Callable[[], object]) -> None:
-        actions.append(Action("minio", description, run))
+        actions.append(Action(phase, description, run))
 
     user = f"DVC user {mask(desired.access_key)}"  # the access key is a credential half
     if not observed.bucket_exists:
         add(f"create bucket {desired.bucket}", lambda: o.create_bucket())
-    if observed.policy is None:
+    if not observed.identity.exists:
         add(
-            f"create policy {desired.policy_name} (read/write objects in {desired.bucket})",
-            lambda: o.put_policy(),
+            f"create {user} with least privilege on {desired.bucket}",
+            lambda: o.ensure_identity(),
         )
-    elif _normalise_policy(dict(observed.policy)) != _normalise_policy(desired.policy):
+        return actions
+    if observed.identity.drift:
         add(
-            f"reset policy {desired.policy_name} to least privilege on {desired.bucket}",
-            lambda: o.put_policy(),
+            f"reset {user} to least privilege on {desired.bucket} "
+            f"({'; '.join(observed.identity.drift)})",
+            lambda: o.ensure_identity(),
         )
-    if not observed.user_exists:
-        add(f"create {user}", lambda: o.put_user())
-    elif not observed.user_secret_ok:
-        add(f"reset the secret of {user} to the lab's", lambda: o.put_user())
-    if not observed.user_exists or desired.policy_name not in observed.user_policies:
-        add(
-            f"attach policy {desired.policy_name} to {user}",
-            lambda: o.attach_policy(),
-        )
+    if not observed.secret_ok:
+        add(f"reset the secret of {user} to the lab's", lambda: o.repair_secret())
     return actions
 
 
-def observe_minio(
-    root: Storage, admin: StorageAdmin, dvc: Storage, desired: MinioDesired
-) -> MinioObserved:
-    info = admin.get_user(desired.access_key)
-    return MinioObserved(
-        bucket_exists=root.bucket_exists(desired.bucket),
-        policy=admin.get_policy(desired.policy_name),
-        user_exists=info is not None,
-        user_secret_ok=info is not None and dvc.credentials_valid(desired.bucket),
-        user_policies=StorageAdmin.user_policies(info),
+def observe_s3(s3: S3Admin, desired: S3Desired, secret_key: str) -> S3Observed:
+    identity = s3.dvc_identity(desired.access_key, desired.bucket)
+    return S3Observed(
+        bucket_exists=s3.bucket_exists(desired.bucket),
+        identity=identity,
+        secret_ok=identity.exists
+        and s3.secret_accepted(desired.access_key, secret_key, desired.bucket),
     )
 
 
-class MinioApplier:
-    def __init__(
-        self, root: Storage, admin: StorageAdmin, desired: MinioDesired, *, secret_key: str
-    ) -> None:
-        self.root, self.admin, self.desired = root, admin, desired
+class S3Applier:
+    def __init__(self, s3: S3Admin, desired: S3Desired, *, secret_key: str) -> None:
+        self.s3, self.desired = s3, desired
         self._secret_key = secret_key
 
     def create_bucket(self) -> None:
-        self.root.ensure_bucket(self.desired.bucket)
+        self.s3.ensure_bucket(self.desired.bucket)
 
-    def put_policy(self) -> None:
-        self.admin.put_policy(self.desired.policy_name, self.desired.policy)
+    def ensure_identity(self) -> None:
+        d = self.desired
+        self.s3.ensure_dvc_identity(d.access_key, self._secret_key, d.bucket)
 
-    def put_user(self) -> None:
-        self.admin.put_user(self.desired.access_key, self._secret_key)
+    def repair_secret(self) -> None:
+        self.s3.repair_secret(self.desired.access_key, self._secret_key)
 
-    def attach_policy(self) -> None:
-        self.admin.attach_policy(self.desired.policy_name, self.desired.access_key)
+
+def s3_admin(cfg: LabConfig, secrets: Secrets) -> S3Admin:
+    """The admin client of the S3 service ``LAB_S3`` selects, at ``cfg.minio_url``.
+
+    Both services take the lab's S3 admin from ``MINIO_ROOT_USER``/``MINIO_ROOT_PASSWORD``
+    (MinIO's root user; SeaweedFS' admin identity, see compose/docker-compose.yml).
+    """
+    user, password = secrets.require("MINIO_ROOT_USER"), secrets.require("MINIO_ROOT_PASSWORD")
+    if cfg.s3 == "seaweedfs":
+        from lab.clients.seaweedfs import SeaweedS3Admin
+
+        return SeaweedS3Admin(cfg.minio_url, user, password)
+    return MinioS3Admin(
+        Storage(cfg.minio_url, user, password), StorageAdmin(cfg.minio_url, user, password)
+    )
+
+
+def converge_s3(
+    cfg: LabConfig,
+    secrets: Secrets,
+    *,
+    s3: S3Admin | None = None,
+    progress: Progress = print,
+) -> list[str]:
+    """Bring the S3 service to the lab's shape; return what changed ([] when nothing did).
+
+    ``s3`` defaults to :func:`s3_admin` (tests pass their own).
+    """
+    access_key, secret_key = secrets.require("DVC_ACCESS_KEY"), secrets.require("DVC_SECRET_KEY")
+    s3 = s3 if s3 is not None else s3_admin(cfg, secrets)
+    phase = s3.service.lower()
+    desired = S3Desired(bucket=cfg.dvc_bucket, access_key=access_key)
+    observed = observe_s3(s3, desired, secret_key)
+    ops = S3Applier(s3, desired, secret_key=secret_key)
+    changed = apply(plan_s3(observed, desired, ops, phase=phase), progress=progress)
+    if not changed:
+        progress(f"  {phase}: nothing to change")
+    return changed
 
 
 def converge_minio(
@@ -615,20 +635,12 @@ def converge_minio(
     admin: StorageAdmin | None = None,
     dvc: Storage | None = None,
 ) -> list[str]:
-    """Bring MinIO to the lab's shape; return what changed ([] when nothing did).
-
-    ``root``/``admin``/``dvc`` default to clients for ``cfg.minio_url`` as the
-    MinIO root user and as the DVC user (tests pass their own).
-    """
+    """:func:`converge_s3` with MinIO at ``cfg.minio_url``; ``root``/``admin``/``dvc``
+    default to clients as the MinIO root user and as the DVC user (tests pass their own)."""
     root_user, root_pw = secrets.require("MINIO_ROOT_USER"), secrets.require("MINIO_ROOT_PASSWORD")
-    access_key, secret_key = secrets.require("DVC_ACCESS_KEY"), secrets.require("DVC_SECRET_KEY")
-    root = root or Storage(cfg.minio_url, root_user, root_pw)
-    admin = admin or StorageAdmin(cfg.minio_url, root_user, root_pw)
-    dvc = dvc or Storage(cfg.minio_url, access_key, secret_key)
-    desired = MinioDesired(bucket=cfg.dvc_bucket, access_key=access_key)
-    observed = observe_minio(root, admin, dvc, desired)
-    ops = MinioApplier(root, admin, desired, secret_key=secret_key)
-    changed = apply(plan_minio(observed, desired, ops), progress=progress)
-    if not changed:
-        progress("  minio: nothing to change")
-    return changed
+    s3 = MinioS3Admin(
+        root or Storage(cfg.minio_url, root_user, root_pw),
+        admin or StorageAdmin(cfg.minio_url, root_user, root_pw),
+        dvc=dvc,
+    )
+    return converge_s3(cfg, secrets, s3=s3, progress=progress)

@@ -28,7 +28,8 @@ def _exit_codes_epilog() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lab",
-        description="cd4ml-lab: a local Jenkins + Gitea + MinIO + DVC stack for CD4ML pipelines.",
+        description="cd4ml-lab: a local Jenkins + Gitea + MinIO + DVC stack for CD4ML pipelines "
+        "(LAB_S3=seaweedfs: SeaweedFS instead of MinIO).",
         epilog=_exit_codes_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

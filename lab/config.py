@@ -23,6 +23,10 @@ COMPOSE_PROJECT = "cd4ml-lab"
 JENKINS_INTERNAL_URL = "http://jenkins:8080"
 GITEA_INTERNAL_URL = "http://gitea:3000"
 MINIO_INTERNAL_URL = "http://minio:9000"
+# The S3 services the stack can run (LAB_S3): compose service -> name in messages. Each
+# answers at MINIO_INTERNAL_URL.
+S3_NAMES = {"minio": "MinIO", "seaweedfs": "SeaweedFS"}
+S3_SERVICES = tuple(S3_NAMES)
 
 
 def _int_env(env: Mapping[str, str], key: str, default: int) -> int:
@@ -85,6 +89,9 @@ class LabConfig:
     # The lab network's subnet, pinned so Gitea's webhook allow-list can name it (CIDR).
     subnet: str = "10.213.91.0/24"
     timeout_up: float = 900.0
+    # The S3 service the stack runs (LAB_S3, one of S3_SERVICES): its compose service name.
+    _s3: str = "minio"
+    s3_error: str = ""  # why LAB_S3 is unusable, raised when it is used (as network_error)
 
     # ---- where the lab listens ---------------------------------------------
     @property
@@ -101,6 +108,21 @@ class LabConfig:
     def lab_subnet(self) -> str:
         self._check_network()
         return self.subnet
+
+    @property
+    def s3(self) -> str:
+        if self.s3_error:
+            raise ConfigError(
+                self.s3_error, hint=f"use one of: {', '.join(S3_SERVICES)} (default minio)"
+            )
+        return self._s3
+
+    def published_ports(self) -> dict[str, int]:
+        """The host ports the stack publishes: MinIO's console only when MinIO runs."""
+        ports = self.ports.as_dict()
+        if self.s3 != "minio":
+            del ports["minio-console"]
+        return ports
 
     @property
     def exposed(self) -> bool:
@@ -191,6 +213,7 @@ class LabConfig:
                 )
             root = Path(home) if home else PACKAGE_ROOT
         ports, bind, error = Ports(), env.get("LAB_BIND", "") or "127.0.0.1", ""
+        s3 = env.get("LAB_S3", "") or "minio"
         subnet = cls.subnet
         try:  # the network settings: an error shows only when a command uses them
             ports = _ports(env)
@@ -206,6 +229,10 @@ class LabConfig:
             org=env.get("LAB_ORG", "cd4ml") or "cd4ml",
             dvc_bucket=env.get("LAB_DVC_BUCKET", "cd4ml-dvc") or "cd4ml-dvc",
             subnet=subnet,
+            _s3=s3 if s3 in S3_SERVICES else "minio",
+            s3_error=""
+            if s3 in S3_SERVICES
+            else f"environment variable LAB_S3={s3!r} is not an S3 service the lab can run",
         )
 
 

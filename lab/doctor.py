@@ -18,8 +18,11 @@ from lab.stack import NO_COMPOSE, NO_COMPOSE_FIX
 # relative additional_contexts against the current directory (docker/compose#10448);
 # lab.stack runs compose from its project directory, so that reading agrees.
 # `ps --format json` gives an array before 2.21 and lines after: parse_ps reads both.
+# `depends_on.<service>.required: false` (Jenkins on whichever S3 service LAB_S3 selects,
+# the other being out of the model through its profile) arrived in v2.20.2 (docker/compose
+# release notes, PR #10792): 2.21.0 is the first minor release with it from its start.
 # README.md and compose/README.md state this number (tests/unit/test_doctor.py).
-MIN_COMPOSE = (2, 17, 0)
+MIN_COMPOSE = (2, 21, 0)
 MIN_MEMORY_GIB = 4.0
 RECOMMENDED_MEMORY_GIB = 6.0
 MIN_FREE_DISK_GIB = 10.0
@@ -160,7 +163,7 @@ def run_checks(
     else:
         busy = [
             f"{name} {cfg.bind}:{port}"
-            for name, port in cfg.ports.as_dict().items()
+            for name, port in cfg.published_ports().items()
             if not probe.port_free(cfg.bind, port)
         ]
         if busy:
@@ -174,7 +177,7 @@ def run_checks(
                 )
             )
         else:
-            ports = ", ".join(str(p) for p in cfg.ports.as_dict().values())
+            ports = ", ".join(str(p) for p in cfg.published_ports().values())
             checks.append(Check("ports", True, f"free on {cfg.bind}: {ports}"))
 
     free = probe.free_disk_gib(str(cfg.root))

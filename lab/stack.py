@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.config import COMPOSE_PROJECT, LabConfig
+from lab.config import COMPOSE_PROJECT, S3_SERVICES, LabConfig
 from lab.errors import ConfigError, LabError, PrerequisiteMissing, ServiceError
 from lab.secrets import ALL_KEYS
 
@@ -50,8 +50,15 @@ NO_COMPOSE_FIX = (
 )
 
 # Services `lab up` starts before the bootstrap, and the ones that need its results.
+# The S3 service of stage one is the one LAB_S3 selects (stage_one()); minio by default.
 STAGE_ONE = ("docker", "gitea", "minio")
 STAGE_TWO = ("jenkins",)
+
+
+def stage_one(cfg: LabConfig) -> tuple[str, ...]:
+    """Stage one with the S3 service LAB_S3 selects (its compose service and profile)."""
+    return (*STAGE_ONE[:-1], cfg.s3)
+
 
 # Compose interpolates the whole file on every call, and `${MINIO_ROOT_USER:?...}` refuses
 # it when .lab/secrets.env lacks the key (e.g. after a `lab up` that died early). Commands
@@ -87,7 +94,10 @@ class Compose:
         self._environ = dict(os.environ if environ is None else environ)
 
     # ---- plumbing --------------------------------------------------------
-    def argv(self, *args: str) -> list[str]:
+    def argv(self, *args: str, all_profiles: bool = False) -> list[str]:
+        """``docker compose`` with the lab's project, file, env file and the profile of the
+        S3 service LAB_S3 selects; ``all_profiles`` for commands that look at or remove
+        containers, so a service of the other selection is seen too."""
         compose_file = self.cfg.compose_file
         if not compose_file.is_file():
             raise ConfigError(f"compose file not found: {compose_file}")
@@ -103,6 +113,8 @@ class Compose:
         ]
         if self.cfg.secrets_file.is_file():
             base += ["--env-file", str(self.cfg.secrets_file.resolve())]
+        for profile in S3_SERVICES if all_profiles else (self.cfg.s3,):
+            base += ["--profile", profile]
         return [*base, *args]
 
     def env(self, *, placeholders: bool = False) -> dict[str, str]:
@@ -125,7 +137,7 @@ class Compose:
     ) -> subprocess.CompletedProcess:
         """Run ``docker compose ARGS`` from the compose directory. ``needs_secrets=False``
         for commands that create nothing from the file's values (see PLACEHOLDER)."""
-        argv = self.argv(*args)
+        argv = self.argv(*args, all_profiles=not needs_secrets)
         try:
             proc = self._run(
                 argv,

@@ -31,7 +31,11 @@ def service_urls(cfg: LabConfig) -> dict[str, str]:
     return {
         "jenkins": cfg.jenkins_url,
         "gitea": cfg.gitea_url,
-        "minio": f"{cfg.minio_url} (console {cfg.minio_console_url})",
+        **(
+            {"seaweedfs": f"{cfg.minio_url} (S3 API)"}
+            if cfg.s3 == "seaweedfs"
+            else {"minio": f"{cfg.minio_url} (console {cfg.minio_console_url})"}
+        ),
         "docker": "(internal: pipeline agents)",
     }
 

@@ -4,9 +4,10 @@ Order (data flows one way: config + secrets -> stack -> bootstrap):
 
 1. prerequisites (``lab doctor``), fail early with its fixes
 2. secrets generated if absent (0600)
-3. ``docker compose up --wait`` for the Docker engine, Gitea and MinIO
+3. ``docker compose up --wait`` for the Docker engine, Gitea and the S3 service
+   (MinIO, or SeaweedFS with ``LAB_S3=seaweedfs``)
 4. Gitea site admin (``gitea admin user create`` in the container)
-5. MinIO: bucket, DVC user and its least-privilege policy
+5. S3: bucket, DVC user with least privilege on it (lab/clients/s3admin.py)
 6. Gitea: bot user and token, organisation, one repo per project, webhooks
 7. DVC data of each project pushed to the bucket (no-op when present)
 8. ``docker compose up --wait`` for Jenkins (it needs the bot token)
@@ -23,13 +24,13 @@ import requests
 
 from lab import bootstrap
 from lab.clients.jenkins import JenkinsClient
-from lab.config import LabConfig
+from lab.config import S3_NAMES, LabConfig
 from lab.doctor import format_checks, raise_on_fatal, run_checks
 from lab.errors import ServiceError
 from lab.projects import all_projects, export_repository, shipped_projects
 from lab.report import Reporter
 from lab.secrets import Secrets
-from lab.stack import STAGE_ONE, STAGE_TWO, Compose
+from lab.stack import STAGE_TWO, Compose, stage_one
 from lab.wait import poll
 
 SEED_JOB = "lab-seed"
@@ -137,7 +138,10 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
     from lab.localforge.pipeline import seed_dvc_remote
 
     storage = Storage(
-        cfg.minio_url, secrets.require("DVC_ACCESS_KEY"), secrets.require("DVC_SECRET_KEY")
+        cfg.minio_url,
+        secrets.require("DVC_ACCESS_KEY"),
+        secrets.require("DVC_SECRET_KEY"),
+        service=S3_NAMES[cfg.s3],
     )
     changes = []
     for name, path in shipped_projects(cfg):
@@ -228,12 +232,12 @@ def lab_up(
             changes.append(f"generated {', '.join(created)} in {cfg.secrets_file}")
         reporter.note(f"{cfg.secrets_file} (mode 0600)")
     before = _containers(compose)
-    with reporter.phase(f"starting {', '.join(STAGE_ONE)} (docker compose up --wait)"):
-        compose.up(STAGE_ONE, timeout=cfg.timeout_up)
+    with reporter.phase(f"starting {', '.join(stage_one(cfg))} (docker compose up --wait)"):
+        compose.up(stage_one(cfg), timeout=cfg.timeout_up)
     with reporter.phase("gitea: site admin"):
         changes += ensure_gitea_admin(cfg, compose, secrets)
-    with reporter.phase("minio: bucket, DVC user, least-privilege policy"):
-        changes += bootstrap.converge_minio(cfg, secrets, progress=reporter.note)
+    with reporter.phase(f"{cfg.s3}: bucket, DVC user with least privilege on it"):
+        changes += bootstrap.converge_s3(cfg, secrets, progress=reporter.note)
     with reporter.phase("gitea: bot, token, organisation, repos, webhooks"):
         changes += bootstrap.converge_gitea(cfg, secrets, all_projects(cfg), progress=reporter.note)
     with reporter.phase("dvc: initial data in the bucket"):
@@ -261,12 +265,21 @@ def _container_changes(before: dict[str, str], after: dict[str, str]) -> list[st
     return changes
 
 
+def _s3_rows(cfg: LabConfig, secrets: Secrets) -> list[tuple[str, str, str]]:
+    admin = secrets.get("MINIO_ROOT_USER", "")
+    if cfg.s3 != "minio":  # SeaweedFS: no console (its admin UI has no login: not published)
+        return [(f"{S3_NAMES[cfg.s3]} S3 API", cfg.minio_url, f"{admin}; DVC user: `lab creds`")]
+    return [
+        ("MinIO console", cfg.minio_console_url, admin),
+        ("MinIO S3 API", cfg.minio_url, "DVC user: see `lab creds`"),
+    ]
+
+
 def summary(cfg: LabConfig, secrets: Secrets) -> str:
     rows = [
         ("Jenkins", cfg.jenkins_url, secrets.get("JENKINS_ADMIN_USER", "")),
         ("Gitea", cfg.gitea_url, secrets.get("GITEA_ADMIN_USER", "")),
-        ("MinIO console", cfg.minio_console_url, secrets.get("MINIO_ROOT_USER", "")),
-        ("MinIO S3 API", cfg.minio_url, "DVC user: see `lab creds`"),
+        *_s3_rows(cfg, secrets),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {url:<28} user: {user}" for name, url, user in rows]

@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lab.errors import PrerequisiteMissing
 from lab.localforge.pipeline import SEED_CACHE_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -125,3 +128,17 @@ def stack_config_with_collision(tmp_path: Path) -> Path:
     jcasc = root / "casc" / "jenkins.yaml"
     jcasc.write_text(jcasc.read_text().replace("${CASC_LAB_BOT_EMAIL:-", "${LAB_BOT_EMAIL:-"))
     return root
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[Any]:
+    """One real S3 server (SeaweedFS, behind the counting relay) for the test session of
+    this process; tests make their own buckets and identities in it."""
+    from lab.localforge.seaweed import SeaweedS3, weed_binary
+
+    try:
+        weed_binary()
+    except PrerequisiteMissing as exc:
+        pytest.skip(str(exc))
+    with SeaweedS3() as server:
+        yield server

@@ -1,10 +1,11 @@
 """The lab's object store (MinIO, or any S3 for the data-plane part) through the minio SDK.
 
 :class:`Storage` speaks plain S3 (buckets, objects), so tests can run it
-against moto's S3 server. :class:`StorageAdmin` uses MinIO's admin API for the
-DVC user and its least-privilege policy. Both use their own urllib3 pool with
-short timeouts and few retries: the SDK defaults (5 minutes, 5 retries) would
-make a stopped MinIO look like a hang.
+against moto's S3 server or SeaweedFS. :class:`StorageAdmin` uses MinIO's admin API
+for the DVC user and its least-privilege policy; :class:`MinioS3Admin` is MinIO's
+implementation of :class:`lab.clients.s3admin.S3Admin` on top of the two. Both use
+their own urllib3 pool with short timeouts and few retries: the SDK defaults (5
+minutes, 5 retries) would make a stopped MinIO look like a hang.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from minio.credentials import StaticProvider
 from minio.error import MinioAdminException, S3Error
 from urllib3.util import Retry, Timeout
 
+from lab.clients.s3admin import DvcIdentity
 from lab.errors import ConfigError, ServiceError
 
 SERVICE = "MinIO"
@@ -101,10 +103,17 @@ class Storage:
     """Buckets and objects, as a given S3 user."""
 
     def __init__(
-        self, endpoint: str, access_key: str, secret_key: str, *, region: str | None = None
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        *,
+        region: str | None = None,
+        service: str = SERVICE,
     ) -> None:
         host, secure = split_endpoint(endpoint)
         self.endpoint = endpoint
+        self.service = service  # the server's name in messages
         self._client = Minio(
             endpoint=host,
             access_key=access_key,
@@ -119,7 +128,7 @@ class Storage:
 
     def _fail(self, what: str, exc: Exception) -> ServiceError:
         code = getattr(exc, "code", type(exc).__name__)
-        return ServiceError(f"{SERVICE}: {what} at {self.endpoint} failed: {code}")
+        return ServiceError(f"{self.service}: {what} at {self.endpoint} failed: {code}")
 
     def bucket_exists(self, bucket: str) -> bool:
         try:
@@ -280,3 +289,69 @@ class StorageAdmin:
         except urllib3.exceptions.HTTPError as exc:
             raise self._fail(f"attach policy {policy} to {access_key}", exc) from None
         return True
+
+
+class MinioS3Admin:
+    """:class:`lab.clients.s3admin.S3Admin` for MinIO: the DVC user is named by its access
+    key and gets the canned policy ``policy_name`` attached (other attachments are left
+    alone). ``dvc`` is the probe client when given (tests), else one is made per probe."""
+
+    service = SERVICE
+
+    def __init__(
+        self,
+        root: Storage,
+        admin: StorageAdmin,
+        *,
+        policy_name: str = DVC_POLICY_NAME,
+        dvc: Storage | None = None,
+    ) -> None:
+        self.root, self.admin, self.policy_name = root, admin, policy_name
+        self.endpoint = root.endpoint
+        self._dvc = dvc
+
+    def __repr__(self) -> str:
+        return f"MinioS3Admin({self.endpoint!r})"
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return self.root.bucket_exists(bucket)
+
+    def ensure_bucket(self, bucket: str) -> bool:
+        return self.root.ensure_bucket(bucket)
+
+    def _policy_ok(self, bucket: str) -> tuple[bool, bool]:
+        """(the policy exists, it is exactly least privilege on ``bucket``)."""
+        policy = self.admin.get_policy(self.policy_name)
+        if policy is None:
+            return False, False
+        return True, normalise_policy(dict(policy)) == normalise_policy(dvc_policy(bucket))
+
+    def dvc_identity(self, access_key: str, bucket: str) -> DvcIdentity:
+        info = self.admin.get_user(access_key)
+        if info is None:
+            return DvcIdentity(exists=False)
+        drift = []
+        exists, exact = self._policy_ok(bucket)
+        if not exists:
+            drift.append(f"no policy {self.policy_name}")
+        elif not exact:
+            drift.append(f"policy {self.policy_name} is not least privilege on {bucket}")
+        if self.policy_name not in StorageAdmin.user_policies(info):
+            drift.append(f"policy {self.policy_name} not attached")
+        return DvcIdentity(exists=True, drift=tuple(drift))
+
+    def ensure_dvc_identity(self, access_key: str, secret_key: str, bucket: str) -> None:
+        if not all(self._policy_ok(bucket)):
+            self.admin.put_policy(self.policy_name, dvc_policy(bucket))
+        info = self.admin.get_user(access_key)
+        if info is None:
+            self.admin.put_user(access_key, secret_key)
+        if self.policy_name not in StorageAdmin.user_policies(info):
+            self.admin.attach_policy(self.policy_name, access_key)
+
+    def repair_secret(self, access_key: str, secret_key: str) -> None:
+        self.admin.put_user(access_key, secret_key)  # MinIO's add-user is an upsert
+
+    def secret_accepted(self, access_key: str, secret_key: str, bucket: str) -> bool:
+        probe = self._dvc or Storage(self.endpoint, access_key, secret_key)
+        return probe.credentials_valid(bucket)

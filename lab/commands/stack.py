@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lab.config import LabConfig
+from lab.config import S3_SERVICES, LabConfig
 from lab.doctor import format_checks, raise_on_fatal, run_checks
 from lab.errors import ConfigError
 from lab.report import Reporter
@@ -14,7 +14,12 @@ from lab.status import collect_status, format_status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("up", help="start the lab and converge it (idempotent)")
+    p = sub.add_parser(
+        "up",
+        help="start the lab and converge it (idempotent)",
+        description="Start the lab and converge it (idempotent). The S3 service is MinIO, "
+        "or SeaweedFS with LAB_S3=seaweedfs (docs/s3.md).",
+    )
     p.set_defaults(handler=cmd_up)
 
     p = sub.add_parser("down", help="stop the lab; data is kept unless --volumes")
@@ -40,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "service",
         nargs="?",
-        choices=sorted((*STAGE_ONE, *STAGE_TWO)),
+        choices=sorted({*STAGE_ONE, *S3_SERVICES, *STAGE_TWO}),
         help="one of %(choices)s (default: all)",
     )
     p.add_argument("--tail", type=int, default=200, help="lines from the end (default 200)")

@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from lab.localforge._serve import serve
 
 StartResponse = Callable[..., Any]
 
@@ -82,18 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_port
     os.environ["MOTO_PORT"] = str(port)  # as `moto_server` does: used in URLs moto builds
-    tmp = args.port_file.with_name(args.port_file.name + ".tmp")
-    tmp.write_text(str(port))
-    tmp.replace(args.port_file)
-
-    def stop(_signum: int, _frame: Any) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.serve_forever()
-    server.server_close()
-    return 0
+    return serve(server, port, args.port_file)
 
 
 if __name__ == "__main__":

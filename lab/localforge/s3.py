@@ -11,10 +11,8 @@ S3 filesystem talks to it exactly as to MinIO). Differences from plain ``moto_se
   ``SignatureDoesNotMatch`` (moto ``core/authorization.py``, ``iam/access_control.py``);
 - every request is logged by :mod:`lab.localforge._moto_main` (method, path, status,
   bytes sent), which is how :meth:`S3StandIn.object_gets` and
-  :meth:`S3StandIn.object_bytes_out` count what a pipeline downloaded.
-
-Counting assumes path-style addressing (``http://127.0.0.1:PORT/bucket/key``), which is
-what S3 clients use for an IP-address endpoint such as this one.
+  :meth:`S3StandIn.object_bytes_out` count what a pipeline downloaded
+  (:mod:`lab.localforge.requestlog`).
 """
 
 from __future__ import annotations
@@ -23,29 +21,20 @@ import atexit
 import contextlib
 import importlib.util
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Any
-from urllib.parse import unquote
 
 import requests
 
 from lab.errors import PrerequisiteMissing, ServiceError
-from lab.wait import poll
+from lab.localforge.child import Child, python_env
+from lab.localforge.requestlog import LocalS3, RequestLog
 
 REGION = "us-east-1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-# Query sub-resources that make a GET on a key something other than GetObject.
-_NOT_GET_OBJECT = frozenset(
-    {"acl", "tagging", "uploadId", "attributes", "legal-hold", "retention", "torrent"}
-)
 
 
 def _allow_all_policy(actions: str) -> str:
@@ -57,31 +46,21 @@ def _allow_all_policy(actions: str) -> str:
     )
 
 
-class S3StandIn:
+class S3StandIn(LocalS3):
     """moto's S3 server with IAM auth enforced; a context manager (start/stop)."""
+
+    name = "the S3 stand-in (moto server)"
 
     def __init__(self, *, start_timeout: float = START_TIMEOUT) -> None:
         self.start_timeout = start_timeout
         self.endpoint_url = ""
         self.port = 0
-        self._dir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir = None
+        self._proc: Child | None = None
         self._admin: tuple[str, str] | None = None
-        self._log_offset = 0
+        self._requests: RequestLog | None = None
 
     # ---- lifecycle ----------------------------------------------------------
-    def __enter__(self) -> S3StandIn:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         if self._proc is not None:
             return
@@ -91,16 +70,12 @@ class S3StandIn:
                 hint="pip install -e '.[dev]' (it pins moto[server])",
             )
         self._dir = Path(tempfile.mkdtemp(prefix="lab-s3-standin-"))
+        self._requests = RequestLog(self._dir / "requests.jsonl")
         port_file = self._dir / "port"
-        out = (self._dir / "server.out").open("wb")
-        env = {
-            **os.environ,
-            "INITIAL_NO_AUTH_ACTION_COUNT": "inf",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = python_env({"INITIAL_NO_AUTH_ACTION_COUNT": "inf"})
         for key in [k for k in env if k.startswith("AWS_")]:
             del env[key]  # the server must not pick up the user's real AWS settings
-        self._proc = subprocess.Popen(
+        self._proc = Child(
             [
                 sys.executable,
                 "-m",
@@ -110,13 +85,9 @@ class S3StandIn:
                 "--log",
                 str(self._dir / "requests.jsonl"),
             ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,  # its own process group: stop() kills all of it
+            self._dir / "server.out",
+            env,
         )
-        out.close()
         atexit.register(self.stop)
         try:
             self._wait_listening(port_file)
@@ -126,8 +97,8 @@ class S3StandIn:
             raise
 
     def _wait_listening(self, port_file: Path) -> None:
-        proc = self._proc
-        assert proc is not None
+        assert self._proc is not None
+        proc = self._proc.proc
 
         def check() -> str | None:
             if proc.poll() is not None:
@@ -139,20 +110,13 @@ class S3StandIn:
             self.port = port
             return "up"
 
-        try:
-            state = poll(
-                check,
-                what="the S3 stand-in (moto server) to listen on 127.0.0.1",
-                timeout=self.start_timeout,
-                interval=0.2,
-            )
-        except Exception as exc:
-            raise ServiceError(f"{exc}\n{self._tail()}") from None
-        if state == "exited":
-            raise ServiceError(
-                f"the S3 stand-in (moto server) exited with code {proc.returncode} "
-                f"while starting\n{self._tail()}"
-            )
+        self._await_start(
+            check,
+            lambda: proc.returncode,
+            what="the S3 stand-in (moto server) to listen on 127.0.0.1",
+            timeout=self.start_timeout,
+            interval=0.2,
+        )
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
 
     def _enforce_auth(self) -> None:
@@ -175,29 +139,12 @@ class S3StandIn:
         proc, self._proc = self._proc, None
         atexit.unregister(self.stop)
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=STOP_TIMEOUT)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # any child left in the group
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+            proc.stop(STOP_TIMEOUT)
+        self._remove_files()
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def _tail(self, lines: int = 20) -> str:
-        if self._dir is None or not (self._dir / "server.out").is_file():
-            return "(no server output)"
-        text = (self._dir / "server.out").read_text(errors="replace").splitlines()
-        return "server output (tail):\n" + "\n".join(text[-lines:])
+        return self._proc is not None and self._proc.proc.poll() is None
 
     # ---- clients ------------------------------------------------------------
     def _client(self, service: str, creds: tuple[str, str] | None = None) -> Any:
@@ -250,51 +197,3 @@ class S3StandIn:
                 continue
             return key["AccessKeyId"], key["SecretAccessKey"]
         raise ServiceError(f"S3 stand-in: no IAM user {user}-N could take another access key")
-
-    def object_keys(self, bucket: str) -> list[str]:
-        """Every key in ``bucket``, sorted."""
-        keys: list[str] = []
-        for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys.extend(obj["Key"] for obj in page.get("Contents", []))
-        return sorted(keys)
-
-    # ---- request counting -----------------------------------------------------
-    def _log_entries(self) -> list[dict[str, Any]]:
-        if self._dir is None:
-            raise ServiceError("the S3 stand-in is not started (call start() first)")
-        path = self._dir / "requests.jsonl"
-        if not path.is_file():
-            return []
-        with path.open("rb") as fh:
-            fh.seek(self._log_offset)
-            data = fh.read()
-        # Only complete lines: a line being written has no newline yet.
-        complete = data[: data.rfind(b"\n") + 1]
-        return [json.loads(line) for line in complete.splitlines() if line.strip()]
-
-    def _object_gets(self, bucket: str) -> list[dict[str, Any]]:
-        hits = []
-        for entry in self._log_entries():
-            if entry["method"] != "GET" or not 200 <= entry["status"] < 300:
-                continue
-            name, _, key = unquote(entry["path"]).lstrip("/").partition("/")
-            params = {p.split("=", 1)[0] for p in entry["query"].split("&") if p}
-            if name == bucket and key and not params & _NOT_GET_OBJECT:
-                hits.append(entry)
-        return hits
-
-    def object_gets(self, bucket: str) -> int:
-        """Successful GET-object requests on ``bucket`` since start or :meth:`reset_counters`."""
-        return len(self._object_gets(bucket))
-
-    def object_bytes_out(self, bucket: str) -> int:
-        """Body bytes sent by those GET-object requests."""
-        return sum(int(entry["bytes"]) for entry in self._object_gets(bucket))
-
-    def reset_counters(self) -> None:
-        """Count from now on: earlier requests no longer show in the counters."""
-        if self._dir is None:
-            raise ServiceError("the S3 stand-in is not started (call start() first)")
-        path = self._dir / "requests.jsonl"
-        data = path.read_bytes() if path.is_file() else b""
-        self._log_offset = data.rfind(b"\n") + 1  # never start inside a half-written line

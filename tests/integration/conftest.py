@@ -1,10 +1,11 @@
 """Shared set-up for the demo pipeline's integration tests: real git (over the local
-forge's smart HTTP), real DVC, moto's S3 server as remote `origin`.
+forge's smart HTTP), real DVC, a real S3 server (SeaweedFS, the session's `seaweedfs`
+fixture) as remote `origin`, with the lab's least-privilege DVC identity.
 
-Expensive parts are built once per session: the S3 stand-in with its bucket and DVC
-credentials, the forge with the demo project on `main`, and main's data seeded into
-the bucket the way a user would have pushed it. Tests work on their own branches and
-pull requests (unique names) and their own temp dir as `/extras`.
+Expensive parts are built once per session: the S3 server's bucket and DVC identity
+(made by the code `lab up` runs), the forge with the demo project on `main`, and main's
+data seeded into the bucket the way a user would have pushed it. Tests work on their own
+branches and pull requests (unique names) and their own temp dir as `/extras`.
 """
 
 from __future__ import annotations
@@ -159,17 +160,17 @@ class Lab:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, seaweedfs: Any) -> Iterator[Lab]:
     localforge = pytest.importorskip(
-        "lab.localforge", reason="lab.localforge (S3 stand-in, local forge, runner) is missing"
+        "lab.localforge", reason="lab.localforge (local forge, runner) is missing"
     )
     pipeline = pytest.importorskip("lab.localforge.pipeline")
     root = tmp_path_factory.mktemp("cd4ml-lab")
     tokens = {BOT_USER: uuid.uuid4().hex, DEV_USER: uuid.uuid4().hex}
     with contextlib.ExitStack() as stack:
-        s3 = stack.enter_context(localforge.S3StandIn())
+        s3 = seaweedfs
         s3.create_bucket(BUCKET)
-        creds = s3.create_credentials()
+        creds = s3.create_credentials(BUCKET)
         forge = stack.enter_context(localforge.LocalForge(root / "forge", users=tokens))
         forge.create_repo(OWNER, REPO)
 

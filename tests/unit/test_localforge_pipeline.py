@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -507,12 +508,12 @@ with open("data.csv", "w") as fh:
 """
 
 
-def test_seed_dvc_remote_pushes_the_seeded_data_and_reports_failures(tmp_path: Path):
-    pytest.importorskip("moto", reason="moto[server] (dev extra) is not installed")
+def test_seed_dvc_remote_pushes_the_seeded_data_and_reports_failures(
+    tmp_path: Path, seaweedfs: Any
+):
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "dvc").exists():
         pytest.skip(f"dvc is not installed next to {sys.executable}")
-    from lab.localforge import S3StandIn
 
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
@@ -550,22 +551,23 @@ def test_seed_dvc_remote_pushes_the_seeded_data_and_reports_failures(tmp_path: P
     sh(tmp_path, "git", "clone", "-q", str(src), str(checkout))
     assert not (checkout / "data.csv").exists()
 
-    with S3StandIn() as s3:
-        s3.create_bucket("seeded")
-        creds = s3.create_credentials()
-        wrong = (creds[0], "wrong-" + uuid.uuid4().hex)
-        with pytest.raises(ServiceError) as info:
-            seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=wrong)
-        message = str(info.value)
-        assert "dvc push -r origin" in message
-        assert "403" in message or "Forbidden" in message
-        assert wrong[1] not in message
-        assert s3.object_keys("seeded") == []
+    s3 = seaweedfs  # the session's real S3 server, the DVC identity limited to "seeded"
+    s3.create_bucket("seeded")
+    s3.empty_bucket("seeded")  # other tests of the session seed it too
+    creds = s3.create_credentials("seeded", user="seed-test")
+    wrong = (creds[0], "wrong-" + uuid.uuid4().hex)
+    with pytest.raises(ServiceError) as info:
+        seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=wrong)
+    message = str(info.value)
+    assert "dvc push -r origin" in message
+    assert "403" in message or "Forbidden" in message
+    assert wrong[1] not in message
+    assert s3.object_keys("seeded") == []
 
-        seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=creds)
-        assert s3.object_keys("seeded") == [f"p/files/md5/{md5[:2]}/{md5[2:]}"]
-        assert s3.endpoint_url in (checkout / ".dvc" / "config.local").read_text()
-        assert creds[1] not in (checkout / ".dvc" / "config.local").read_text()
+    seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=creds)
+    assert s3.object_keys("seeded") == [f"p/files/md5/{md5[:2]}/{md5[2:]}"]
+    assert s3.endpoint_url in (checkout / ".dvc" / "config.local").read_text()
+    assert creds[1] not in (checkout / ".dvc" / "config.local").read_text()
 
 
 def test_seed_command_failure_is_a_service_error_with_its_output(tmp_path: Path):

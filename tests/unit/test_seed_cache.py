@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,29 +54,26 @@ def _project(root: Path, runs: Path) -> Path:
 
 
 def test_the_seed_runs_once_per_content_and_a_hit_pushes_from_the_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seaweedfs: Any
 ) -> None:
-    pytest.importorskip("moto", reason="moto[server] (dev extra) is not installed")
     if not (BIN / "dvc").exists():
         pytest.skip(f"dvc is not installed next to {sys.executable}")
-    from lab.localforge import S3StandIn
 
     runs, cache = tmp_path / "seed-runs", tmp_path / "seed-cache"
     project = _project(tmp_path / "project", runs)
     md5 = hashlib.md5(ROWS.encode()).hexdigest()
     monkeypatch.setenv(SEED_CACHE_ENV, str(cache))
-    with S3StandIn() as s3:
-        s3.create_bucket("seeded")
-        creds = s3.create_credentials()
-        for name in ("first", "second"):
-            for key in s3.object_keys("seeded"):  # a fresh bucket for each seeding
-                s3.client().delete_object(Bucket="seeded", Key=key)
-            checkout = tmp_path / name
-            _sh(tmp_path, "git", "clone", "-q", str(project), str(checkout))
-            seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=creds)
-            assert s3.object_keys("seeded") == [f"p/files/md5/{md5[:2]}/{md5[2:]}"], name
-            assert runs.read_text() == "run\n", f"{name}: the seed ran again on a cache hit"
-            assert str(cache) in (checkout / ".dvc" / "config.local").read_text()
+    s3 = seaweedfs  # the session's real S3 server
+    s3.create_bucket("seeded")
+    creds = s3.create_credentials("seeded", user="seed-cache-test")
+    for name in ("first", "second"):
+        s3.empty_bucket("seeded")  # a fresh bucket for each seeding
+        checkout = tmp_path / name
+        _sh(tmp_path, "git", "clone", "-q", str(project), str(checkout))
+        seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=creds)
+        assert s3.object_keys("seeded") == [f"p/files/md5/{md5[:2]}/{md5[2:]}"], name
+        assert runs.read_text() == "run\n", f"{name}: the seed ran again on a cache hit"
+        assert str(cache) in (checkout / ".dvc" / "config.local").read_text()
     assert not (tmp_path / "second" / "data.csv").exists()  # pushed from the cache as it is
 
 

@@ -7,10 +7,10 @@ import pytest
 import yaml
 
 from lab.config import LabConfig
-from lab.errors import PrerequisiteMissing, ServiceError
+from lab.errors import ConfigError, PrerequisiteMissing, ServiceError
 from lab.jenkinsenv import InterpolationError, interpolate
 from lab.secrets import ALL_KEYS, GENERATED
-from lab.stack import PLACEHOLDER, Compose, parse_ps
+from lab.stack import PLACEHOLDER, Compose, parse_ps, stage_one
 
 REPO_COMPOSE = Path(__file__).resolve().parents[2] / "compose" / "docker-compose.yml"
 
@@ -268,3 +268,30 @@ def test_a_streamed_failure_with_docker_fine_stays_a_service_error(cfg):
     docker = Docker({"docker compose -p": (1, "")})
     with pytest.raises(ServiceError, match="docker compose down"):
         Compose(cfg, runner=docker, environ={}).down()
+
+
+@pytest.mark.parametrize("s3", ["minio", "seaweedfs"])
+def test_up_runs_the_s3_service_lab_s3_selects_and_down_sees_both(tmp_path, s3):
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose" / "docker-compose.yml").write_text("services: {}\n")
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_S3": s3})
+    rec = Recorder()
+    compose = Compose(cfg, runner=rec, environ={})
+    compose.up(stage_one(cfg), timeout=300)
+    compose.down()
+    (up_argv, _), (down_argv, _) = rec.calls
+    assert up_argv[-3:] == ["docker", "gitea", s3]
+
+    def profiles(argv):
+        return [argv[i + 1] for i, a in enumerate(argv) if a == "--profile"]
+
+    assert profiles(up_argv) == [s3]
+    # A service of the other selection (LAB_S3 changed since) is stopped too.
+    assert sorted(profiles(down_argv)) == ["minio", "seaweedfs"]
+
+
+def test_an_unknown_lab_s3_is_named_when_used(tmp_path):
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_S3": "garage"})  # offline use: fine
+    with pytest.raises(ConfigError, match=r"LAB_S3='garage'.*") as caught:
+        stage_one(cfg)
+    assert "minio, seaweedfs" in str(caught.value)

@@ -37,3 +37,25 @@ def test_missing_or_starting_service_is_unhealthy_and_says_what_to_do(tmp_path):
     assert "minio     absent" in text
     assert "`lab up` starts it" in text
     assert status.jobs == []  # no Jenkins calls while the stack is not healthy
+
+
+def test_with_seaweedfs_status_checks_that_service_on_the_same_s3_url(tmp_path):
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_S3": "seaweedfs"})
+    compose = FakeCompose([state(s) for s in ("docker", "gitea", "jenkins", "seaweedfs")])
+    status = collect_status(cfg, compose, with_jobs=False)
+    assert status.healthy
+    text = format_status(status)
+    assert "seaweedfs healthy    http://localhost:9000 (S3 API)" in text
+    assert "minio" not in text
+
+
+def test_lab_up_summary_names_the_s3_service_that_runs(tmp_path):
+    from lab.up import summary
+
+    secrets = {"MINIO_ROOT_USER": "lab-root", "JENKINS_ADMIN_USER": "a", "GITEA_ADMIN_USER": "a"}
+    minio = summary(LabConfig.load(root=tmp_path, env={}), secrets)  # type: ignore[arg-type]
+    assert "MinIO console  http://localhost:9001" in minio and "SeaweedFS" not in minio
+    cfg = LabConfig.load(root=tmp_path, env={"LAB_S3": "seaweedfs"})
+    seaweedfs = summary(cfg, secrets)  # type: ignore[arg-type]
+    assert "SeaweedFS S3 API  http://localhost:9000" in seaweedfs
+    assert "MinIO" not in seaweedfs and "9001" not in seaweedfs

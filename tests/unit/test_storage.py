@@ -319,7 +319,7 @@ def test_a_changed_dvc_secret_is_detected_and_reset(minio_like, tmp_path):
             dvc=Storage(url, key, secret, region="us-east-1"),
         )
 
-    assert len(converge()) == 4  # bucket, policy, user, attachment
+    assert len(converge()) == 2  # the bucket; the user with its policy attached
     fake.grants[key] = {cfg.dvc_bucket}
     assert converge() == []
     # The DVC secret was changed in MinIO (or .lab/secrets.env was regenerated with the

@@ -1,7 +1,7 @@
 """Workshop tests: a lab root of their own (the real projects/ and exercises/ linked in,
 a temp .lab/), the `lab` CLI with the exercise command, and the attendee's moves.
 
-Each check runs the real local driver (git forge, moto S3, the copy's ci/ scripts) in a
+Each check runs the real local driver (git forge, SeaweedFS, the copy's ci/ scripts) in a
 fresh driver, exactly as `lab exercise check N` does.
 """
 

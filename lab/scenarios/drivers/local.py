@@ -1,5 +1,6 @@
 """The ``local`` driver: no Docker. A local forge (git smart HTTP + a Gitea REST subset),
-moto's S3 server as remote ``origin``, a temp dir as ``/extras``, and the project's
+a real S3 server (SeaweedFS, :mod:`lab.localforge.seaweed`) as remote ``origin`` with the
+lab's least-privilege DVC identity, a temp dir as ``/extras``, and the project's
 ``ci/pipeline.yaml`` stages run by :mod:`lab.localforge.pipeline` with the environment
 Jenkins would give them. It never reads the Jenkinsfile.
 
@@ -75,14 +76,16 @@ class LocalDriver(Driver):
     def _ensure_session(self, progress: Progress) -> None:
         if self._s3 is not None:
             return
-        from lab.localforge import S3StandIn
+        from lab.localforge.seaweed import SeaweedS3
 
         self._base = Path(tempfile.mkdtemp(prefix="lab-local-driver-"))
         self._session.callback(shutil.rmtree, self._base, ignore_errors=True)
-        progress("starting the S3 stand-in (moto) for the session")
-        self._s3 = self._session.enter_context(S3StandIn())
+        progress("starting the S3 server (SeaweedFS) for the session")
+        self._s3 = self._session.enter_context(SeaweedS3(progress=progress))
         self._s3.create_bucket(self.cfg.dvc_bucket)
-        self._dvc_creds = self._s3.create_credentials()
+        # The DVC identity as `lab up` makes it: the server itself refuses it anywhere
+        # else than this bucket, and refuses a wrong secret (use_credentials).
+        self._dvc_creds = self._s3.create_credentials(self.cfg.dvc_bucket)
 
     def _bin_path(self) -> str:
         return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
@@ -106,16 +109,9 @@ class LocalDriver(Driver):
         return env
 
     def _reset_bucket(self, keep: set[str]) -> None:
-        """Delete what earlier runs pushed, so remote checks see this run's objects only."""
-        import boto3
-
-        client = boto3.client(
-            "s3",
-            endpoint_url=self._s3.endpoint_url,
-            aws_access_key_id=self._dvc_creds[0],
-            aws_secret_access_key=self._dvc_creds[1],
-            region_name="us-east-1",
-        )
+        """Delete what earlier runs pushed, so remote checks see this run's objects only
+        (as the DVC identity: deleting objects in its bucket is among its rights)."""
+        client = self._s3.client(self._dvc_creds)
         extra = set(self._s3.object_keys(self.cfg.dvc_bucket)) - keep
         for key in sorted(extra):
             client.delete_object(Bucket=self.cfg.dvc_bucket, Key=key)

@@ -64,8 +64,8 @@ def lab_config(container: DockerContainer, **ports: int) -> LabConfig:
     mapped = {name: int(container.get_exposed_port(port)) for name, port in ports.items()}
     return LabConfig(
         root=REPO_ROOT,
-        bind=container.get_container_host_ip(),
-        ports=dataclasses.replace(Ports(), **mapped),
+        _bind=container.get_container_host_ip(),
+        _ports=dataclasses.replace(Ports(), **mapped),
     )
 
 

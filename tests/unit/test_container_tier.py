@@ -230,3 +230,18 @@ def test_make_help_readme_and_hosted_workflow_know_the_container_tier():
     runs = [step.get("run", "") for step in steps]
     tier = runs.index("make test-containers")
     assert tier < runs.index("make lab-up") < runs.index("make test-e2e")
+
+
+def test_lab_config_points_the_lab_s_urls_at_the_container_s_mapped_ports() -> None:
+    """The Gitea and MinIO modules build their LabConfig with this helper; it must keep
+    working when LabConfig's fields change (it is never run without Docker otherwise)."""
+    from tests.containers.services import lab_config
+
+    container = SimpleNamespace(
+        get_exposed_port=lambda port: {3000: "49153", 9000: "49154"}[port],
+        get_container_host_ip=lambda: "127.0.0.1",
+    )
+    cfg = lab_config(container, gitea=3000, minio=9000)
+    assert cfg.gitea_url == "http://localhost:49153"
+    assert cfg.minio_url == "http://localhost:49154"
+    assert cfg.jenkins_url == "http://localhost:8080"  # unused ports keep their defaults

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,10 @@ class Ports:
         }
 
 
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
+
+
 @dataclass(frozen=True)
 class LabConfig:
     root: Path
@@ -84,7 +89,7 @@ class LabConfig:
     # offline commands (lint, scenario list, the local driver) run whatever they say.
     network_error: str = ""
     org: str = "cd4ml"
-    dvc_bucket: str = "cd4ml-dvc"
+    _dvc_bucket: str = "cd4ml-dvc"
     bot_email: str = "cd4ml-bot@lab.invalid"
     # The lab network's subnet, pinned so Gitea's webhook allow-list can name it (CIDR).
     subnet: str = "10.213.91.0/24"
@@ -103,6 +108,20 @@ class LabConfig:
     def ports(self) -> Ports:
         self._check_network()
         return self._ports
+
+    @property
+    def dvc_bucket(self) -> str:
+        """LAB_DVC_BUCKET, checked when used, by S3's bucket naming rules (AWS S3 user
+        guide, "General purpose bucket naming rules"); without this, a name minio-py
+        7.2.20 refuses (`minio/helpers.py` check_bucket_name) ended as its ValueError."""
+        name = self._dvc_bucket
+        if not _BUCKET_NAME.fullmatch(name) or ".." in name or _IPV4.fullmatch(name):
+            raise ConfigError(
+                f"environment variable LAB_DVC_BUCKET={name!r} is not a valid S3 bucket name",
+                hint="3-63 characters: lower-case letters, digits, '.' and '-', starting "
+                "and ending with a letter or digit (default cd4ml-dvc)",
+            )
+        return name
 
     @property
     def lab_subnet(self) -> str:
@@ -227,7 +246,7 @@ class LabConfig:
             _ports=ports,
             network_error=error,
             org=env.get("LAB_ORG", "cd4ml") or "cd4ml",
-            dvc_bucket=env.get("LAB_DVC_BUCKET", "cd4ml-dvc") or "cd4ml-dvc",
+            _dvc_bucket=env.get("LAB_DVC_BUCKET", "cd4ml-dvc") or "cd4ml-dvc",
             subnet=subnet,
             _s3=s3 if s3 in S3_SERVICES else "minio",
             s3_error=""

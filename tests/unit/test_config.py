@@ -62,3 +62,14 @@ def test_the_lab_subnet_is_pinned_overridable_and_checked(tmp_path):
 def test_shipped_projects_are_found():
     cfg = LabConfig.load(env={})
     assert "cd4ml-demo" in cfg.project_names()
+
+
+def test_an_invalid_dvc_bucket_is_named_when_used_and_ignored_otherwise(tmp_path):
+    assert LabConfig.load(root=tmp_path, env={}).dvc_bucket == "cd4ml-dvc"
+    assert LabConfig.load(root=tmp_path, env={"LAB_DVC_BUCKET": "ml.data-1"}).dvc_bucket == (
+        "ml.data-1"
+    )
+    for bad in ("ab", "Bad_Bucket", "a..b", "-ab", "192.168.1.1", "x" * 64):
+        cfg = LabConfig.load(root=tmp_path, env={"LAB_DVC_BUCKET": bad})  # offline use: fine
+        with pytest.raises(ConfigError, match=r"LAB_DVC_BUCKET=.* is not a valid S3 bucket"):
+            cfg.compose_env()

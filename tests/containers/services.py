@@ -55,17 +55,19 @@ def host_url(container: DockerContainer, port: int) -> str:
     return f"http://{container.get_container_host_ip()}:{container.get_exposed_port(port)}"
 
 
-def lab_config(container: DockerContainer, **ports: int) -> LabConfig:
+def lab_config(container: DockerContainer, *, s3: str = "minio", **ports: int) -> LabConfig:
     """The lab's config with its host URLs pointing at ``container``'s mapped ports.
 
     ``ports`` maps a :class:`lab.config.Ports` field (``gitea``, ``minio``, ``jenkins``)
-    to the container port; the others keep their defaults (unused).
+    to the container port; the others keep their defaults (unused). ``s3`` is the S3
+    service the config says runs (``LAB_S3``).
     """
     mapped = {name: int(container.get_exposed_port(port)) for name, port in ports.items()}
     return LabConfig(
         root=REPO_ROOT,
         _bind=container.get_container_host_ip(),
         _ports=dataclasses.replace(Ports(), **mapped),
+        _s3=s3,
     )
 
 

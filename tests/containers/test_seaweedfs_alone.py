@@ -10,7 +10,6 @@ a static 200 once the router serves), then the first admin listing, retried.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -19,12 +18,12 @@ from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from lab.bootstrap import converge_s3, s3_admin
 from lab.clients.storage import Storage
-from lab.config import LabConfig, Ports
+from lab.config import LabConfig
 from lab.errors import ServiceError
 from lab.secrets import Secrets
 from lab.wait import poll
-from tests.containers.services import quiet, started
-from tests.containers.stack_spec import REPO_ROOT, service
+from tests.containers.services import lab_config, quiet, started
+from tests.containers.stack_spec import service
 
 SPEC = service("seaweedfs")
 S3_PORT = 9000
@@ -41,13 +40,7 @@ def seaweedfs(secrets: Secrets) -> Iterator[DockerContainer]:
 
 @pytest.fixture(scope="module")
 def cfg(seaweedfs: DockerContainer) -> LabConfig:
-    port = int(seaweedfs.get_exposed_port(S3_PORT))
-    return LabConfig(
-        root=REPO_ROOT,
-        _bind=seaweedfs.get_container_host_ip(),
-        _ports=dataclasses.replace(Ports(), minio=port),
-        _s3="seaweedfs",
-    )
+    return lab_config(seaweedfs, s3="seaweedfs", minio=S3_PORT)
 
 
 @pytest.fixture(scope="module")

@@ -245,3 +245,5 @@ def test_lab_config_points_the_lab_s_urls_at_the_container_s_mapped_ports() -> N
     assert cfg.gitea_url == "http://localhost:49153"
     assert cfg.minio_url == "http://localhost:49154"
     assert cfg.jenkins_url == "http://localhost:8080"  # unused ports keep their defaults
+    assert cfg.s3 == "minio"
+    assert lab_config(container, s3="seaweedfs", minio=9000).s3 == "seaweedfs"

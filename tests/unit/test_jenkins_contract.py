@@ -13,7 +13,6 @@ fixture's freshness is checked too.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -30,8 +29,6 @@ from tests.fakes.jenkins import (
     run,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = REPO_ROOT / "scripts" / "derive_jenkins_api_fixture.py"
 CLASSES = load_beans()
 
 # Declared types the sources write as type variables or interfaces, and what they stand

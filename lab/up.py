@@ -135,7 +135,7 @@ def _gitea_login_ok(cfg: LabConfig, user: str, password: str) -> bool:
 def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[str]:
     """Push each project's DVC-tracked raw data to the bucket (DVC skips what is there)."""
     from lab.clients.storage import Storage
-    from lab.localforge.pipeline import seed_dvc_remote
+    from lab.dvcseed import seed_dvc_remote
 
     storage = Storage(
         cfg.minio_url,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from lab.dvcseed import SEED_CACHE_ENV
 from lab.errors import PrerequisiteMissing
-from lab.localforge.pipeline import SEED_CACHE_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Tiers that need a Docker engine (`make test-containers`, `make test-e2e`; neither is in
@@ -38,7 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     # Every seeding of a DVC remote in this run (the integration suite, each scenario
     # and workshop driver) shares one seed cache: the demo's data is made once, then
-    # pushed from the cache (lab/localforge/pipeline.py, LAB_SEED_CACHE). Made by the
+    # pushed from the cache (lab/dvcseed.py, LAB_SEED_CACHE). Made by the
     # main process; pytest-xdist workers inherit the variable and so the same cache.
     if not hasattr(config, "workerinput"):
         cache = Path(tempfile.mkdtemp(prefix="cd4ml-lab-seed-cache-"))

@@ -148,7 +148,7 @@ def _prepare_stack(cfg: LabConfig, project: str, copy: Path, out: Reporter) -> N
     """What `lab project add` does (Gitea repository, push, hook, Jenkins job), then main's
     DVC data into MinIO, as `lab up` does for the shipped projects."""
     from lab.clients.gitea import GiteaClient
-    from lab.localforge.pipeline import seed_dvc_remote
+    from lab.dvcseed import seed_dvc_remote
     from lab.projectops import add_project
     from lab.secrets import Secrets
     from lab.up import converge_jenkins

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from lab.dvcseed import SEED_CACHE_ENV, _holds_outputs, seed_dvc_remote
 from lab.errors import ConfigError
-from lab.localforge.pipeline import SEED_CACHE_ENV, _holds_outputs, seed_dvc_remote
 
 BIN = Path(sys.executable).parent
 ROWS = "".join(f"{i},{i * i}\n" for i in range(500))
@@ -33,12 +33,11 @@ def _out(path: str, data: str) -> str:
 
 def _project(root: Path, runs: Path) -> Path:
     """data.csv tracked by DVC (files written directly, DVC 3 formats: saves `dvc`
-    start-ups); the seed command writes it and appends a line to ``runs``."""
+    start-ups); ci/seed.sh writes it and appends a line to ``runs``."""
     (root / "ci").mkdir(parents=True)
     (root / "rows.txt").write_text(ROWS)
-    (root / "ci" / "pipeline.yaml").write_text(
-        f'seed: "cp rows.txt data.csv && echo run >> {runs} && dvc commit -f -q data.csv.dvc"\n'
-        "stages:\n  - {name: A, run: a}\n"
+    (root / "ci" / "seed.sh").write_text(
+        f"cp rows.txt data.csv && echo run >> {runs} && dvc commit -f -q data.csv.dvc\n"
     )
     (root / ".dvc").mkdir()
     (root / ".dvc" / "config").write_text(

@@ -61,8 +61,9 @@ check-fixtures: venv ## API fixtures match upstream: Gitea specs (SPECS="--spec 
 	$(BIN)/python scripts/derive_gitea_api_fixture.py --check $(SPECS)
 	$(BIN)/python scripts/derive_jenkins_api_fixture.py --check $(if $(MIRRORS),--mirrors $(MIRRORS),)
 
-bench: venv ## cold vs warm DVC cache sync (SeaweedFS and moto) and no-op vs full repro, measured
+bench: venv ## DVC cache sync cold vs warm, repro no-op vs full; a Jenkinsfile build vs its scripts alone
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/run_bench.py
 
 clean: ## remove the virtualenv and caches (not the lab's data or secrets)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

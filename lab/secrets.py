@@ -138,6 +138,14 @@ class Secrets(Mapping[str, str]):
         return cls(path, values), created
 
 
+def read_private_env(path: Path, what: str) -> dict[str, str]:
+    """KEY=VALUE lines of a private file (mode 0600 or stricter), e.g. `lab run --credentials`."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such {what}")
+    _check_mode(path)
+    return _parse(path)
+
+
 def _parse(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     for lineno, raw in enumerate(path.read_text().splitlines(), 1):

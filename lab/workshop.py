@@ -263,68 +263,25 @@ def require_copy(cfg: LabConfig, exercise: Exercise) -> Path:
 
 # ---- checks before the scenario ------------------------------------------------------
 
-_STAGE = re.compile(r"""\bstage\s*\(\s*(['"])(.+?)\1\s*\)\s*\{""")
-_SH = re.compile(r"""\bsh\s*\(?\s*(['"])(.+?)\1""")
-_CHANGE_REQUEST = re.compile(r"when\s*\{\s*changeRequest\(\)")
 
+def stage_problems(copy: Path, *, local: bool = True) -> list[str]:
+    """Why the copy's Jenkinsfile cannot be built: not a declarative pipeline we can
+    read (file:line), or, for the local driver, a stage it cannot run (the construct
+    and its line: on the stack driver Jenkins runs it)."""
+    from lab.pipeline.build import load_model
+    from lab.pipeline.executor import plan
 
-def jenkinsfile_stages(path: Path) -> list[tuple[str, list[str], bool]]:
-    """(name, sh commands, runs only on change requests) of each stage, in order.
-
-    A reading good enough to compare with ci/pipeline.yaml, not a Groovy parser
-    (`lab lint` checks the syntax).
-    """
-    text = path.read_text(encoding="utf-8")
-    starts = list(_STAGE.finditer(text))
-    stages = []
-    for i, match in enumerate(starts):
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        body = text[match.end() : end]
-        commands = [m.group(2) for m in _SH.finditer(body)]
-        stages.append((match.group(2), commands, bool(_CHANGE_REQUEST.search(body))))
-    return stages
-
-
-def stage_problems(copy: Path) -> list[str]:
-    """Where the Jenkinsfile and ci/pipeline.yaml disagree (the local driver runs only the
-    latter, Jenkins only the former: an exercise must change both)."""
-    from lab.localforge.pipeline import load_stages
-
-    jenkins = jenkinsfile_stages(copy / "Jenkinsfile")
-    local = load_stages(copy)
-    j_names = [name for name, _, _ in jenkins]
-    y_names = [stage.name for stage in local]
-    problems = []
-    for name in j_names:
-        if name not in y_names:
-            problems.append(f"stage {name!r} is in the Jenkinsfile but not in ci/pipeline.yaml")
-    for name in y_names:
-        if name not in j_names:
-            problems.append(f"stage {name!r} is in ci/pipeline.yaml but not in the Jenkinsfile")
-    common_j = [n for n in j_names if n in y_names]
-    common_y = [n for n in y_names if n in j_names]
-    if common_j != common_y:
-        problems.append(
-            "the stages are in a different order: Jenkinsfile "
-            f"{', '.join(common_j)}; ci/pipeline.yaml {', '.join(common_y)}"
-        )
-    by_name = {stage.name: stage for stage in local}
-    for name, commands, change_only in jenkins:
-        stage = by_name.get(name)
-        if stage is None:
-            continue
-        if commands != [stage.run]:
-            shown = ", ".join(f"`{c}`" for c in commands) or "no sh step"
-            problems.append(
-                f"stage {name!r}: the Jenkinsfile runs {shown}, ci/pipeline.yaml `{stage.run}`"
-            )
-        if change_only != (stage.when == "change_request"):
-            problems.append(
-                f"stage {name!r}: `when {{ changeRequest() }}` in the Jenkinsfile "
-                f"{'is' if change_only else 'is not'} there, ci/pipeline.yaml says "
-                f"when: {stage.when}"
-            )
-    return problems
+    path = copy / "Jenkinsfile"
+    if not path.is_file():
+        return [f"{path}: no Jenkinsfile"]
+    try:
+        extracted = load_model(path.read_text(encoding="utf-8"), "Jenkinsfile")
+    except ConfigError as exc:
+        return [str(exc)]
+    if not local:
+        return []
+    planned = plan(extracted.pipeline, locations=extracted.locations, source="Jenkinsfile")
+    return [f"stage {p.name!r}: {p.reason}" for p in planned if not p.runnable]
 
 
 def _md5(path: Path) -> str:
@@ -378,8 +335,8 @@ def lock_problems(copy: Path) -> list[str]:
 
 
 STAGES_HINT = (
-    "Jenkins runs the Jenkinsfile and the local driver ci/pipeline.yaml: keep the same "
-    "stages in both, in the same order, running the same scripts"
+    "fix the Jenkinsfile at the line named (`lab lint` checks it too); the local driver "
+    "runs declarative stages, check with `--driver stack` what needs Jenkins itself"
 )
 REPRO_HINT = (
     "in the copy: `python src/make_raw_data.py && dvc repro`, then commit dvc.lock and "
@@ -397,14 +354,15 @@ def check(
 ) -> Outcome:
     """Run exercise ``number``'s checking scenario on ``driver`` against the copy.
 
-    Raises CheckFailed when the copy's Jenkinsfile and ci/pipeline.yaml disagree or its
+    Raises CheckFailed when the copy's Jenkinsfile cannot be built on ``driver`` or its
     dvc.lock is stale (before any build), and the scenario's ScenarioFailed otherwise.
     """
     from lab.scenarios.runner import execute
 
     exercise = get_exercise(cfg, number)
     copy = require_copy(cfg, exercise)
-    stages, lock = stage_problems(copy), lock_problems(copy)
+    stages = stage_problems(copy, local=driver.kind == "local")
+    lock = lock_problems(copy)
     if stages or lock:
         hints = ([STAGES_HINT] if stages else []) + ([REPRO_HINT] if lock else [])
         raise CheckFailed(

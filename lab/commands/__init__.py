@@ -14,6 +14,7 @@ MODULES = (
     "lab.commands.project",
     "lab.commands.scenario",
     "lab.commands.lint",
+    "lab.commands.run",
     "lab.commands.exercise",
 )
 

@@ -7,13 +7,11 @@
   authentication enforced and a request log, kept as the mock ``make bench`` compares
   SeaweedFS with;
 - :class:`LocalForge` (:mod:`lab.localforge.forge`): git smart HTTP (``git http-backend``)
-  with Gitea-style auth plus the small subset of Gitea's REST API the pipeline uses;
-- :mod:`lab.localforge.pipeline`: runs the stages a project declares in
-  ``ci/pipeline.yaml`` with the environment Jenkins would give them, and seeds a DVC
-  remote with a project's data.
+  with Gitea-style auth plus the small subset of Gitea's REST API the pipeline uses.
 
-Used by the scenario engine's ``local`` driver, the integration tests, ``lab up``
-(seeding) and the benchmarks.
+Used by the scenario engine's ``local`` driver, ``lab run``, the integration tests and
+the benchmarks; the pipeline itself runs in :mod:`lab.pipeline`. Nothing on ``lab up``'s
+path imports this package.
 """
 
 from lab.localforge.forge import ForgeRequest, LocalForge

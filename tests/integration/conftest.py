@@ -22,6 +22,9 @@ from typing import Any
 import pytest
 
 from lab.config import LabConfig
+from lab.dvcseed import seed_dvc_remote
+from lab.pipeline import buildenv
+from lab.pipeline.build import run_build, username_password
 from lab.projects import export_project
 
 from ._project import PROJECT, REPO_ROOT, VENV_BIN
@@ -67,7 +70,6 @@ class Lab:
     tokens: dict[str, str]
     root: Path
     dev_checkout: Path
-    pipeline: Any
     _counter: list[int] = field(default_factory=lambda: [0])
 
     @property
@@ -83,7 +85,7 @@ class Lab:
         env = {k: os.environ[k] for k in keep if k in os.environ}
         env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
         env.update(
-            self.pipeline.lab_global_env(
+            buildenv.lab_global_env(
                 gitea_url=self.forge.url,
                 s3_endpoint=self.s3.endpoint_url,
                 extras=extras,
@@ -132,31 +134,43 @@ class Lab:
         commit: str,
         extras: Path,
         dvc_creds: tuple[str, str] | None = None,
+        skip_stages: tuple[str, ...] = (),
     ) -> Any:
         extras.mkdir(parents=True, exist_ok=True)
-        return self.pipeline.run_pipeline(
+        return run_build(
             clone_url=self.clone_url,
             commit=commit,
             workspace=self.workspace(),
             env={**self.base_env(extras), **env},
             credentials={
-                "DVC_Remote_Creds": dvc_creds or self.dvc_creds,
-                "GIT_PAT": (BOT_USER, self.tokens[BOT_USER]),
+                "DVC_Remote_Creds": username_password(
+                    "DVC_Remote_Creds", *(dvc_creds or self.dvc_creds)
+                ),
+                "GIT_PAT": username_password("GIT_PAT", BOT_USER, self.tokens[BOT_USER]),
             },
             git_credentials=(BOT_USER, self.tokens[BOT_USER]),
-            node_env=self.pipeline.lab_node_env(settings=self.settings(), bot_user=BOT_USER),
+            node_env=buildenv.lab_node_env(settings=self.settings(), bot_user=BOT_USER),
+            skip_stages=skip_stages,
         )
 
-    def build_branch(self, branch: str, extras: Path) -> Any:
+    def build_branch(self, branch: str, extras: Path, skip_stages: tuple[str, ...] = ()) -> Any:
         return self.build(
-            self.pipeline.jenkins_env_for_branch(branch), self.branch_head(branch), extras
+            buildenv.jenkins_env_for_branch(branch),
+            self.branch_head(branch),
+            extras,
+            skip_stages=skip_stages,
         )
 
     def build_pr(
-        self, number: int, head: str, extras: Path, dvc_creds: tuple[str, str] | None = None
+        self,
+        number: int,
+        head: str,
+        extras: Path,
+        dvc_creds: tuple[str, str] | None = None,
+        skip_stages: tuple[str, ...] = (),
     ) -> Any:
-        env = self.pipeline.jenkins_env_for_pr(number, head=head, target="main")
-        return self.build(env, self.branch_head(head), extras, dvc_creds)
+        env = buildenv.jenkins_env_for_pr(number, head=head, target="main")
+        return self.build(env, self.branch_head(head), extras, dvc_creds, skip_stages)
 
 
 @pytest.fixture(scope="session")
@@ -164,7 +178,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory, seaweedfs: Any) -> Iterator[La
     localforge = pytest.importorskip(
         "lab.localforge", reason="lab.localforge (local forge, runner) is missing"
     )
-    pipeline = pytest.importorskip("lab.localforge.pipeline")
     root = tmp_path_factory.mktemp("cd4ml-lab")
     tokens = {BOT_USER: uuid.uuid4().hex, DEV_USER: uuid.uuid4().hex}
     with contextlib.ExitStack() as stack:
@@ -196,10 +209,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, seaweedfs: Any) -> Iterator[La
             tokens=tokens,
             root=root,
             dev_checkout=checkout,
-            pipeline=pipeline,
         )
         seed_env = lab.base_env(root / "seed-extras")
-        pipeline.seed_dvc_remote(checkout, env=seed_env, credentials=creds)
+        seed_dvc_remote(checkout, env=seed_env, credentials=creds)
         assert not git(checkout, "status", "--porcelain", "--untracked-files=no"), (
             "seed changed tracked files"
         )

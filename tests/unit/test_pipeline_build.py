@@ -1,56 +1,66 @@
-"""The pipeline runner on small synthetic projects: real git over the local forge,
-real bash stages, the environment Jenkins gives branch and PR builds."""
+"""A build on the local driver (lab.pipeline.build) on a small synthetic project: real
+git over the local forge, the project's own Jenkinsfile read by Groovy and run for real,
+the environment Jenkins gives branch and PR builds."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from lab.pipeline.executor import PipelineRun
 
 from lab.config import LabConfig
-from lab.errors import ConfigError, ServiceError
+from lab.errors import ConfigError
 from lab.gitcreds import git_credential_env
+from lab.groovy import groovy_available
 from lab.localforge import LocalForge
-from lab.localforge.pipeline import (
-    CredentialBinding,
-    PipelineRun,
+from lab.pipeline.build import run_build, username_password
+from lab.pipeline.buildenv import (
     jenkins_env_for_branch,
     jenkins_env_for_pr,
     lab_global_env,
     lab_node_env,
-    load_seed_command,
-    load_stages,
-    run_pipeline,
-    seed_dvc_remote,
 )
 from lab.wait import poll
+
+if groovy_available() is not None:  # the CI installs it (.ci/run); say why, never fake
+    pytest.skip(f"Jenkinsfiles are read with Groovy: {groovy_available()}", allow_module_level=True)
 
 OWNER, REPO = "org", "synthetic"
 BOT = "bot"
 
-PIPELINE_YAML = """\
-stages:
-  - name: "First"
-    run: "ci/step.sh first"
-  - name: "Branch only"
-    run: "ci/step.sh branch-only"
-    when: not_change_request
-  - name: "PR only"
-    run: "ci/step.sh pr-only"
-    when: change_request
-    credentials:
-      - {id: TOKEN_CRED, username: T_USER, password: T_SECRET}
-    environment: {EXTRA: 42}
-  - name: "Last"
-    run: "ci/step.sh last"
+JENKINSFILE = """\
+pipeline {
+    agent { dockerfile { filename 'Dockerfile' } }
+    stages {
+        stage('First') {
+            steps { sh 'ci/step.sh first' }
+        }
+        stage('Branch only') {
+            when { not { changeRequest() } }
+            steps { sh 'ci/step.sh branch-only' }
+        }
+        stage('PR only') {
+            when { changeRequest() }
+            environment { EXTRA = '42' }
+            steps {
+                withCredentials([usernamePassword(credentialsId: 'TOKEN_CRED',
+                        usernameVariable: 'T_USER', passwordVariable: 'T_SECRET')]) {
+                    sh 'ci/step.sh pr-only'
+                }
+            }
+        }
+        stage('Last') {
+            steps { sh 'ci/step.sh last' }
+        }
+    }
+}
 """
 
 STEP_SH = """\
@@ -111,7 +121,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
         forge.create_repo(OWNER, REPO, private=True)
         work = root / "work"
         (work / "ci").mkdir(parents=True)
-        (work / "ci" / "pipeline.yaml").write_text(PIPELINE_YAML)
+        (work / "Jenkinsfile").write_text(JENKINSFILE)
         (work / "ci" / "step.sh").write_text(STEP_SH)
         (work / "ci" / "step.sh").chmod(0o755)
         git(work, "init", "-q", "-b", "main")
@@ -154,14 +164,14 @@ def build(
 ) -> Build:
     order = tmp_path / f"order-{uuid.uuid4().hex[:6]}"
     env = {"PATH": os.environ["PATH"], "ORDER_FILE": str(order), **jenkins_env, **(extra or {})}
-    run = run_pipeline(
+    if credentials is None:
+        credentials = {"TOKEN_CRED": ("robot", "s3cr3t-" + project.token[:12])}
+    run = run_build(
         clone_url=project.url,
         commit=commit,
         workspace=tmp_path / f"ws-{uuid.uuid4().hex[:6]}",
         env=env,
-        credentials={"TOKEN_CRED": ("robot", "s3cr3t-" + project.token[:12])}
-        if credentials is None
-        else credentials,
+        credentials={k: username_password(k, *v) for k, v in credentials.items()},
         stage_timeout=stage_timeout,
         git_credentials=(BOT, project.token),
         node_env=node_env,
@@ -313,7 +323,7 @@ def test_wrong_checkout_credentials_fail_the_build_without_leaking(
     project: Project, tmp_path: Path
 ):
     wrong = "wrong-" + uuid.uuid4().hex
-    run = run_pipeline(
+    run = run_build(
         clone_url=project.url,
         commit=project.head,
         workspace=tmp_path / "ws",
@@ -331,7 +341,7 @@ def test_workspace_must_be_fresh(project: Project, tmp_path: Path):
     ws.mkdir()
     (ws / "leftover").write_text("x")
     with pytest.raises(ConfigError, match="not empty"):
-        run_pipeline(
+        run_build(
             clone_url=project.url,
             commit=project.head,
             workspace=ws,
@@ -341,74 +351,91 @@ def test_workspace_must_be_fresh(project: Project, tmp_path: Path):
         )
 
 
-# ---- the stage file ------------------------------------------------------------------------
+# ---- the Jenkinsfile ------------------------------------------------------------------------
 
 
-def test_load_stages_reads_every_field(tmp_path: Path):
-    (tmp_path / "ci").mkdir()
-    (tmp_path / "ci" / "pipeline.yaml").write_text(PIPELINE_YAML + 'seed: "make data"\n')
-    stages = load_stages(tmp_path)
-    assert [(s.name, s.run, s.when) for s in stages] == [
-        ("First", "ci/step.sh first", "always"),
-        ("Branch only", "ci/step.sh branch-only", "not_change_request"),
-        ("PR only", "ci/step.sh pr-only", "change_request"),
-        ("Last", "ci/step.sh last", "always"),
-    ]
-    assert stages[2].credentials == (CredentialBinding("TOKEN_CRED", "T_USER", "T_SECRET"),)
-    assert stages[2].environment == {"EXTRA": "42"}
-    assert load_seed_command(tmp_path) == "make data"
-    (tmp_path / "ci" / "pipeline.yaml").write_text(PIPELINE_YAML)
-    assert load_seed_command(tmp_path) is None
-
-
-BAD_FILES = {
-    "no stages": ("seed: x\n", "field 'stages'"),
-    "unknown top key": ("stages: []\nstagse: []\n", "'stagse'"),
-    "bad when": (
-        "stages:\n  - {name: A, run: a.sh, when: sometimes}\n",
-        "stages[0] (A).when: expected one of always, change_request, not_change_request",
-    ),
-    "missing run": ("stages:\n  - {name: A}\n", "stages[0].run"),
-    "duplicate": ("stages:\n  - {name: A, run: a}\n  - {name: A, run: b}\n", "stages[1].name"),
-    "bad binding": (
-        "stages:\n  - name: A\n    run: a\n    credentials: [{id: X, username: U}]\n",
-        "stages[0] (A).credentials[0]",
-    ),
-    "bad variable": (
-        "stages:\n  - name: A\n    run: a\n"
-        "    credentials: [{id: X, username: U-1, password: P}]\n",
-        "stages[0] (A).credentials[0].username",
-    ),
-    "unknown stage key": ("stages:\n  - {name: A, run: a, shell: zsh}\n", "stages[0].shell"),
-    "yaml syntax": ("stages:\n  - {name: A, run: [\n", "invalid YAML"),
-    "empty seed": ("seed: ''\nstages:\n  - {name: A, run: a}\n", "field 'seed'"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_pipeline_yaml_names_the_file_and_field(tmp_path: Path, case: str):
-    text, expected = BAD_FILES[case]
-    path = tmp_path / "ci" / "pipeline.yaml"
-    path.parent.mkdir()
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        load_stages(tmp_path)
-    assert str(path) in str(info.value) and expected in str(info.value)
-
-
-def test_missing_pipeline_yaml_is_a_config_error(tmp_path: Path):
-    with pytest.raises(ConfigError, match=r"ci/pipeline\.yaml: not found"):
-        load_stages(tmp_path)
-
-
-def test_bad_pipeline_yaml_in_the_checkout_raises(project: Project, tmp_path: Path):
-    clone = tmp_path / "clone"
+def _push(project: Project, tmp_path: Path, branch: str, jenkinsfile: str) -> str:
+    clone = tmp_path / f"clone-{branch}"
     git(tmp_path, "clone", "-q", project.url, str(clone), env=project.git_env())
-    (clone / "ci" / "pipeline.yaml").write_text("stages:\n  - {name: A, run: a, when: later}\n")
-    git(clone, "commit", "-q", "-am", "break the pipeline file")
-    git(clone, "push", "-q", "origin", "HEAD:refs/heads/broken", env=project.git_env())
-    with pytest.raises(ConfigError, match=r"pipeline\.yaml: stages\[0\] \(A\)\.when"):
-        build(project, tmp_path, git(clone, "rev-parse", "HEAD"), jenkins_env_for_branch("broken"))
+    (clone / "Jenkinsfile").write_text(jenkinsfile)
+    git(clone, "commit", "-q", "-am", f"Jenkinsfile for {branch}")
+    git(clone, "push", "-q", "origin", f"HEAD:refs/heads/{branch}", env=project.git_env())
+    return git(clone, "rev-parse", "HEAD")
+
+
+def test_a_jenkinsfile_that_is_not_declarative_fails_the_build_at_its_line(
+    project: Project, tmp_path: Path
+):
+    """Jenkins fails such a build before any stage (WorkflowScript: LINE: ...)."""
+    commit = _push(project, tmp_path, "broken", "pipeline {\n  agent any\n  stages {\n")
+    b = build(project, tmp_path, commit, jenkins_env_for_branch("broken"))
+    assert b.run.result == "FAILURE" and b.run.stages == []
+    assert "ERROR: Jenkinsfile:" in b.run.log
+    assert b.order == []
+
+
+def test_a_construct_that_needs_jenkins_stops_the_build_at_that_step(
+    project: Project, tmp_path: Path
+):
+    jenkinsfile = JENKINSFILE.replace(
+        "steps { sh 'ci/step.sh last' }",
+        "steps {\n                script { currentBuild.description = 'x' }\n"
+        "                sh 'ci/step.sh last'\n            }",
+    )
+    line = jenkinsfile.splitlines().index(
+        "                script { currentBuild.description = 'x' }"
+    )
+    commit = _push(project, tmp_path, "scripted", jenkinsfile)
+    b = build(project, tmp_path, commit, jenkins_env_for_branch("scripted"))
+    assert b.run.result == "FAILURE"
+    assert b.order == ["first", "branch-only"], "the build stops at the step, never skips it"
+    assert "needs the stack driver: script" in b.run.log
+    assert f"Jenkinsfile:{line + 1}" in b.run.log
+
+
+def test_a_replayed_jenkinsfile_runs_instead_of_the_committed_one(project: Project, tmp_path: Path):
+    replay = tmp_path / "Replay.jenkinsfile"
+    replay.write_text(
+        "pipeline {\n  agent any\n  stages {\n"
+        "    stage('Only') { steps { sh 'ci/step.sh only' } }\n  }\n}\n"
+    )
+    order = tmp_path / "order-replay"
+    run = run_build(
+        clone_url=project.url,
+        commit=project.head,
+        workspace=tmp_path / "ws-replay",
+        env={
+            "PATH": os.environ["PATH"],
+            "ORDER_FILE": str(order),
+            **jenkins_env_for_branch("main"),
+        },
+        credentials={},
+        git_credentials=(BOT, project.token),
+        jenkinsfile=replay,
+    )
+    assert run.result == "SUCCESS", run.log
+    assert order.read_text().split() == ["only"]
+    assert f"Replaying {replay}" in run.log
+
+
+def test_stage_selection_skips_the_named_stages_and_says_so(project: Project, tmp_path: Path):
+    order = tmp_path / "order-select"
+    run = run_build(
+        clone_url=project.url,
+        commit=project.head,
+        workspace=tmp_path / "ws-select",
+        env={
+            "PATH": os.environ["PATH"],
+            "ORDER_FILE": str(order),
+            **jenkins_env_for_branch("main"),
+        },
+        credentials={},
+        git_credentials=(BOT, project.token),
+        skip_stages=("First", "Branch only"),
+    )
+    assert run.result == "SUCCESS", run.log
+    assert order.read_text().split() == ["last"]
+    assert run.stage("First").skipped and run.stage("First").reason == "stage selection"
 
 
 # ---- Jenkins' environment --------------------------------------------------------------------
@@ -478,7 +505,7 @@ def test_stages_get_an_empty_home_of_their_own(project: Project, tmp_path: Path)
         if "HOME=" in line
     }
     assert len(homes) == 1 and homes != {os.environ.get("HOME", "")}, homes
-    assert "lab-pipeline-" in homes.pop()
+    assert "lab-agent-home-" in homes.pop()
 
 
 def test_jenkins_env_for_branch_and_pr():
@@ -495,88 +522,3 @@ def test_jenkins_env_for_branch_and_pr():
         "CHANGE_URL": "http://gitea/o/r/pulls/12",
     }
     assert "CHANGE_URL" not in jenkins_env_for_pr(1, head="a", target="b")
-
-
-# ---- seeding a DVC remote ----------------------------------------------------------------------
-
-
-MAKE_DATA = """\
-import random
-random.seed(7)
-with open("data.csv", "w") as fh:
-    fh.writelines(f"{i},{random.random():.6f}\\n" for i in range(2000))
-"""
-
-
-def test_seed_dvc_remote_pushes_the_seeded_data_and_reports_failures(
-    tmp_path: Path, seaweedfs: Any
-):
-    bin_dir = Path(sys.executable).parent
-    if not (bin_dir / "dvc").exists():
-        pytest.skip(f"dvc is not installed next to {sys.executable}")
-
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
-
-    def sh(cwd: Path, *argv: str) -> None:
-        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    # the project as committed: data.csv tracked by DVC, its bytes made by make_data.py
-    src = tmp_path / "src"
-    (src / "ci").mkdir(parents=True)
-    (src / "make_data.py").write_text(MAKE_DATA)
-    (src / "ci" / "pipeline.yaml").write_text(
-        'seed: "python make_data.py && dvc commit --force --quiet data.csv.dvc"\n'
-        "stages:\n  - {name: A, run: a}\n"
-    )
-    # DVC's files written directly (DVC 3 formats): saves seconds of `dvc` start-ups
-    sh(src, "python", "make_data.py")
-    data = (src / "data.csv").read_bytes()
-    md5 = hashlib.md5(data).hexdigest()
-    (src / "data.csv").unlink()
-    (src / ".dvc").mkdir()
-    (src / ".dvc" / "config").write_text(
-        "[core]\n    remote = origin\n['remote \"origin\"']\n    url = s3://seeded/p\n"
-    )
-    (src / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
-    (src / ".gitignore").write_text("/data.csv\n")
-    (src / "data.csv.dvc").write_text(
-        f"outs:\n- md5: {md5}\n  size: {len(data)}\n  hash: md5\n  path: data.csv\n"
-    )
-    sh(src, "git", "init", "-q", "-b", "main")
-    sh(src, "git", "add", "-A")
-    sh(src, "git", "commit", "-q", "-m", "project")
-    checkout = tmp_path / "checkout"
-    sh(tmp_path, "git", "clone", "-q", str(src), str(checkout))
-    assert not (checkout / "data.csv").exists()
-
-    s3 = seaweedfs  # the session's real S3 server, the DVC identity limited to "seeded"
-    s3.create_bucket("seeded")
-    s3.empty_bucket("seeded")  # other tests of the session seed it too
-    creds = s3.create_credentials("seeded", user="seed-test")
-    wrong = (creds[0], "wrong-" + uuid.uuid4().hex)
-    with pytest.raises(ServiceError) as info:
-        seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=wrong)
-    message = str(info.value)
-    assert "dvc push -r origin" in message
-    assert "403" in message or "Forbidden" in message
-    assert wrong[1] not in message
-    assert s3.object_keys("seeded") == []
-
-    seed_dvc_remote(checkout, env={"DVC_S3_ENDPOINT": s3.endpoint_url}, credentials=creds)
-    assert s3.object_keys("seeded") == [f"p/files/md5/{md5[:2]}/{md5[2:]}"]
-    assert s3.endpoint_url in (checkout / ".dvc" / "config.local").read_text()
-    assert creds[1] not in (checkout / ".dvc" / "config.local").read_text()
-
-
-def test_seed_command_failure_is_a_service_error_with_its_output(tmp_path: Path):
-    (tmp_path / "ci").mkdir()
-    (tmp_path / "ci" / "pipeline.yaml").write_text(
-        "seed: \"echo generating; echo 'no raw data source' >&2; exit 4\"\n"
-        "stages:\n  - {name: A, run: a}\n"
-    )
-    with pytest.raises(ServiceError) as info:
-        seed_dvc_remote(tmp_path, env={}, credentials=("k", "s"))
-    assert "exit 4" in str(info.value) and "no raw data source" in str(info.value)
-    assert "ci/pipeline.yaml" in str(info.value)

@@ -1,5 +1,5 @@
 """Exercise 1, add a stage: the check fails on the demo as shipped, passes with the
-"Data checks" stage in both the Jenkinsfile and ci/pipeline.yaml."""
+"Data checks" stage in the Jenkinsfile (the one pipeline description)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The ``local`` driver: no Docker. A local forge (git smart HTTP + a Gitea REST subset),
 a real S3 server (SeaweedFS, :mod:`lab.localforge.seaweed`) as remote ``origin`` with the
 lab's least-privilege DVC identity, a temp dir as ``/extras``, and the project's
-``ci/pipeline.yaml`` stages run by :mod:`lab.localforge.pipeline` with the environment
-Jenkins would give them. It never reads the Jenkinsfile.
+Jenkinsfile run by :mod:`lab.pipeline` (its declarative model, executed on this host)
+with the environment and credentials Jenkins would give it.
 
 Per session: one S3 server, its bucket, DVC credentials, and main's data seeded once.
 Per scenario run: a fresh forge holding the project on ``main``, a fresh ``/extras``, and
@@ -54,14 +54,22 @@ class LocalDriver(Driver):
         self._seeded: dict[str, set[str]] = {}  # project -> object keys after seeding
         self._run: contextlib.ExitStack | None = None
         self._invalid: set[str] = set()
+        # Stages the local driver marks skipped (stage selection), e.g. a test suite's
+        # builds that are about something else than the project's own unit tests.
+        self.skip_stages: tuple[str, ...] = ()
 
     # ---- availability ----------------------------------------------------
     def sanity_check(self) -> None:
         try:
             import lab.localforge
-            import lab.localforge.pipeline  # noqa: F401
+            import lab.pipeline.build  # noqa: F401
         except ImportError as exc:
-            raise DriverUnavailable(f"lab.localforge is not importable ({exc})") from None
+            raise DriverUnavailable(f"the local driver is not importable ({exc})") from None
+        from lab.groovy import groovy_available
+
+        reason = groovy_available()
+        if reason is not None:  # the Jenkinsfile is read with Groovy's own parser
+            raise DriverUnavailable(f"cannot read Jenkinsfiles: {reason}")
         bin_dir = Path(sys.executable).parent
         for tool in ("git", "bash"):
             if shutil.which(tool) is None:
@@ -94,11 +102,11 @@ class LocalDriver(Driver):
         """What Jenkins' global configuration and the agent image give every build."""
         keep = ("HOME", "LANG", "LC_ALL", "TMPDIR")
         env = {k: os.environ[k] for k in keep if k in os.environ}
-        from lab.localforge import pipeline
+        from lab.pipeline import buildenv
 
         env["PATH"] = self._bin_path()
         env.update(
-            pipeline.lab_global_env(
+            buildenv.lab_global_env(
                 gitea_url=self.forge.url,
                 s3_endpoint=self._s3.endpoint_url,
                 extras=extras,
@@ -118,12 +126,13 @@ class LocalDriver(Driver):
 
     # ---- a run -------------------------------------------------------------
     def start(self, project: str, uid: str, progress: Progress) -> None:
-        from lab.localforge import LocalForge, pipeline
+        from lab.dvcseed import seed_dvc_remote
+        from lab.localforge import LocalForge
 
         src = find_project(self.cfg, project)
-        if not (src / "ci" / "pipeline.yaml").is_file():
+        if not (src / "Jenkinsfile").is_file():
             raise ConfigError(
-                f"{src}: no ci/pipeline.yaml, so the local driver cannot run project {project}"
+                f"{src}: no Jenkinsfile, so the local driver cannot run project {project}"
             )
         self._ensure_session(progress)
         assert self._base is not None
@@ -150,7 +159,7 @@ class LocalDriver(Driver):
         if project not in self._seeded:
             progress(f"seeding the S3 remote with {project}'s main data (once per session)")
             env = self._base_env(self.root / "seed-extras")
-            pipeline.seed_dvc_remote(checkout.path, env=env, credentials=self._dvc_creds)
+            seed_dvc_remote(checkout.path, env=env, credentials=self._dvc_creds)
             self._seeded[project] = set(self._s3.object_keys(self.cfg.dvc_bucket))
         else:
             self._reset_bucket(self._seeded[project])
@@ -209,30 +218,35 @@ class LocalDriver(Driver):
         )
 
     def _build(self, target: Target, commit: str, number: int, progress: Progress) -> Build:
-        from lab.localforge import pipeline
+        from lab.pipeline import buildenv
+        from lab.pipeline.build import run_build, username_password
 
         if target.pr is not None:
             pr = self.forge.get_pr(self.cfg.org, self.project, target.pr)
-            env = pipeline.jenkins_env_for_pr(
+            env = buildenv.jenkins_env_for_pr(
                 target.pr, head=target.branch, target=_field(pr, "base")
             )
         else:
-            env = pipeline.jenkins_env_for_branch(target.branch)
+            env = buildenv.jenkins_env_for_branch(target.branch)
         env = {**self._base_env(self.extras), **env, "BUILD_NUMBER": str(number)}
         dvc = self._dvc_creds
         if "DVC_Remote_Creds" in self._invalid:
             dvc = (dvc[0], "not-the-secret-" + secrets.token_hex(4))
         pat = (BOT_USER, self.token if "GIT_PAT" not in self._invalid else "not-the-token")
         workspace = self.root / "workspace" / f"{target.job}-{number}"
-        progress(f"      running {target.job} #{number} of {commit[:10]} (ci/pipeline.yaml)")
-        run = pipeline.run_pipeline(
+        progress(f"      running {target.job} #{number} of {commit[:10]} (its Jenkinsfile)")
+        run = run_build(
             clone_url=self.remote().url,
             commit=commit,
             workspace=workspace,
             env=env,
-            credentials={"DVC_Remote_Creds": dvc, "GIT_PAT": pat},
+            credentials={
+                "DVC_Remote_Creds": username_password("DVC_Remote_Creds", *dvc),
+                "GIT_PAT": username_password("GIT_PAT", *pat),
+            },
             git_credentials=(BOT_USER, self.token),
-            node_env=pipeline.lab_node_env(settings=self.cfg.compose_env(), bot_user=BOT_USER),
+            node_env=buildenv.lab_node_env(settings=self.cfg.compose_env(), bot_user=BOT_USER),
+            skip_stages=self.skip_stages,
         )
         log = str(run.log)
         for secret in {self._dvc_creds[1], self.token, dvc[1], pat[1]}:

@@ -57,9 +57,10 @@ lint: venv ## ruff, shellcheck, hadolint and `lab lint` on the shipped Jenkinsfi
 	git ls-files -z '*Dockerfile' | xargs -0 -r -n1 $(BIN)/hadolint
 	$(BIN)/lab lint
 
-check-fixtures: venv ## API fixtures match upstream: Gitea specs (SPECS="--spec F ..."), Jenkins sources (MIRRORS=DIR)
+check-fixtures: venv ## API fixtures match upstream: Gitea specs (SPECS="--spec F ..."), Jenkins sources and the declarative AST schema (MIRRORS=DIR)
 	$(BIN)/python scripts/derive_gitea_api_fixture.py --check $(SPECS)
 	$(BIN)/python scripts/derive_jenkins_api_fixture.py --check $(if $(MIRRORS),--mirrors $(MIRRORS),)
+	$(BIN)/python scripts/derive_pipeline_ast_schema.py --check $(if $(MIRRORS),--mirrors $(MIRRORS),)
 
 bench: venv ## DVC cache sync cold vs warm, repro no-op vs full; a Jenkinsfile build vs its scripts alone
 	$(BIN)/python bench/sync_bench.py

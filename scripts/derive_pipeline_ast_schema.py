@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from derive_jenkins_api_fixture import MIRRORS_ENV, SourceError, _git_dir
+from derive_jenkins_api_fixture import MIRRORS_ENV, SourceError, _git_dir, write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "lab" / "pipeline" / "ast-schema.json"
@@ -77,15 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SourceError, ValueError) as exc:
         print(f"derive_pipeline_ast_schema: {exc}", file=sys.stderr)
         return 2
-    if args.check:
-        current = args.out.read_text() if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out} is stale: rerun {Path(__file__).name}", file=sys.stderr)
-            return 1
-        return 0
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
-    return 0
+    return write_or_check(args.out, text, check=args.check, script=Path(__file__).name)
 
 
 if __name__ == "__main__":

@@ -329,7 +329,11 @@ class Extractor {
     }
 
     Map parseMethodCall(MethodCallExpression expr) {
-        def out = [name: parseMethodName(expr), arguments: []]
+        return [name: parseMethodName(expr), arguments: parseMethodArgs(expr)]
+    }
+
+    List parseMethodArgs(MethodCallExpression expr) {
+        def out = []
         argsOf(expr).each { a ->
             if (a instanceof MapExpression) {
                 a.mapEntryExpressions.each { e ->
@@ -341,17 +345,42 @@ class Extractor {
                     } else {
                         pair.value = parseArgument(e.valueExpression)
                     }
-                    out.arguments << pair
+                    out << pair
                 }
             } else if (a instanceof ClosureExpression) {
                 error(expr, 'Method call arguments')
             } else if (a instanceof MethodCallExpression) {
-                out.arguments << parseMethodCall(a)
+                out << parseMethodCall(a)
             } else {
-                out.arguments << parseArgument(a)
+                out << parseArgument(a)
             }
         }
         return out
+    }
+
+    /**
+     * The section loop of ModelParser (parsePipelineStep, parseMatrix, parseAxis,
+     * parseStage, parseInput): each statement must be a method call, a name given twice
+     * is an error; ``handle(name, statement, call, seen)`` does the rest.
+     */
+    void eachSection(Statement code, Closure<String> notASection, Closure handle) {
+        def seen = new HashSet()
+        eachStatement(code) { s ->
+            def mc = matchMethodCall(s)
+            if (mc == null) {
+                error(s, notASection(s))
+                return
+            }
+            def name = parseMethodName(mc)
+            if (!seen.add(name)) {
+                error(s, "Multiple occurrences of the ${name} section")
+            }
+            handle(name, s, mc, seen)
+        }
+    }
+
+    String notASection(ASTNode n) {
+        return "Not a valid section definition: \"${getSourceText(n)}\". Some extra configuration is required."
     }
 
     // ---- the pipeline ----
@@ -401,17 +430,7 @@ class Extractor {
     Map parsePipelineStep(Statement pst) {
         def pipelineBlock = matchBlockStatement(pst)
         def sections = [:]
-        def seen = new HashSet()
-        eachStatement(pipelineBlock.body.code) { stmt ->
-            def mc = matchMethodCall(stmt)
-            if (mc == null) {
-                error(stmt, "Not a valid section definition: \"${getSourceText(stmt)}\". Some extra configuration is required.")
-                return
-            }
-            def name = parseMethodName(mc)
-            if (!seen.add(name)) {
-                error(stmt, "Multiple occurrences of the ${name} section")
-            }
+        eachSection(pipelineBlock.body.code, { notASection(it) }) { String name, Statement stmt, mc, seen ->
             switch (name) {
                 case 'stages': sections.stages = parseStages(stmt); break
                 case 'environment': sections.environment = parseEnvironment(stmt); break
@@ -466,17 +485,8 @@ class Extractor {
         if (m == null) {
             error(stmt, 'Expected a block for matrix')
         } else {
-            def seen = new HashSet()
-            eachStatement(m.body.code) { s ->
-                def mc = matchMethodCall(s)
-                if (mc == null) {
-                    error(s, "Not a valid section definition: \"${getSourceText(stmt)}\". Some extra configuration is required.")
-                    return
-                }
-                def name = parseMethodName(mc)
-                if (!seen.add(name)) {
-                    error(s, "Multiple occurrences of the ${name} section")
-                }
+            // ModelParser names the whole matrix block here, not the statement
+            eachSection(m.body.code, { notASection(stmt) }) { String name, Statement s, mc, seen ->
                 switch (name) {
                     case 'axes': f.axes = parseAxes(s); break
                     case 'excludes': f.excludes = parseExcludes(s); break
@@ -549,19 +559,9 @@ class Extractor {
             error(stmt, 'Expected a block for axis')
             return at(out, stmt)
         }
-        def seen = new HashSet()
-        eachStatement(m.body.code) { s ->
-            def mc = matchMethodCall(s)
-            if (mc == null) {
-                error(s, "Not a valid section definition: \"${getSourceText(stmt)}\". Some extra configuration is required.")
-                return
-            }
-            def method = parseMethodCall(mc)
-            if (!seen.add(method.name)) {
-                error(s, "Multiple occurrences of the ${method.name} section")
-            }
+        eachSection(m.body.code, { notASection(stmt) }) { String name, Statement s, mc, seen ->
             def args = argsOf(mc)
-            if (method.name == 'name') {
+            if (name == 'name') {
                 if (args.isEmpty()) {
                     error(s, 'No argument for field "name"')
                 } else if (args.size() > 1) {
@@ -569,16 +569,16 @@ class Extractor {
                 } else {
                     out.name = parseStringLiteralOrEmpty(args[0])
                 }
-            } else if (method.name == 'values' || (exclude && method.name == 'notValues')) {
+            } else if (name == 'values' || (exclude && name == 'notValues')) {
                 if (exclude && seen.containsAll(['values', 'notValues'])) {
                     error(s, 'Exclude axis must contain either "values" or "notValues"')
                 }
-                if (method.name == 'notValues') {
+                if (name == 'notValues') {
                     out.inverse = true
                 }
-                out.values.addAll(method.arguments)
+                out.values.addAll(parseMethodArgs(mc))
             } else {
-                error(s, "Undefined section \"${method.name}\"")
+                error(s, "Undefined section \"${name}\"")
             }
         }
         if (out.containsKey('inverse')) {  // ModelASTExcludeAxis: name, values, inverse
@@ -771,21 +771,14 @@ class Extractor {
             return null
         }
         def f = [name: parseStringLiteral(nameExp), branches: []]
-        def seen = new HashSet()
         def bodyExp = argumentOf(m, 1)
         if (!(bodyExp instanceof ClosureExpression)) {
             error(stmt, 'Stage does not have a block')
         } else {
-            eachStatement(((ClosureExpression) bodyExp).code) { s ->
-                def mc = matchMethodCall(s)
-                if (mc == null) {
-                    error(s, "Not a valid stage section definition: \"${getSourceText(s)}\". Some extra configuration is required.")
-                    return
-                }
-                def name = parseMethodName(mc)
-                if (!seen.add(name)) {
-                    error(s, "Multiple occurrences of the ${name} section")
-                }
+            def notAStageSection = { ASTNode n ->
+                "Not a valid stage section definition: \"${getSourceText(n)}\". Some extra configuration is required."
+            }
+            eachSection(((ClosureExpression) bodyExp).code, notAStageSection) { String name, Statement s, mc, seen ->
                 switch (name) {
                     case 'steps': parseStepsSection(s, f); break
                     case 'parallel': f.parallel = at(parseStages(s), s); break
@@ -862,17 +855,7 @@ class Extractor {
         if (m == null) {
             error(statement, 'Expected a block for input')
         } else {
-            def seen = new HashSet()
-            eachStatement(m.body.code) { s ->
-                def mc = matchMethodCall(s)
-                if (mc == null) {
-                    error(s, "Not a valid section definition: \"${getSourceText(s)}\". Some extra configuration is required.")
-                    return
-                }
-                def name = parseMethodName(mc)
-                if (!seen.add(name)) {
-                    error(s, "Multiple occurrences of the ${name} section")
-                }
+            eachSection(m.body.code, { notASection(it) }) { String name, Statement s, mc, seen ->
                 def args = argsOf(mc)
                 if (args.isEmpty()) {
                     error(mc.method, "No argument for field \"${name}\"")

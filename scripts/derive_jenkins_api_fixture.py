@@ -322,8 +322,9 @@ def _git_dir(mirrors: Path, repo: str) -> Path:
     raise SourceError(f"no mirror of {repo} under {mirrors}")
 
 
-def read_source(mirrors: Path, repo: str, path: str) -> str:
-    ref = REFS[repo]
+def read_source(mirrors: Path, repo: str, path: str, ref: str | None = None) -> str:
+    """``path`` of ``repo`` at ``ref`` (default: the ref pinned in REFS) from the mirrors."""
+    ref = ref or REFS[repo]
     proc = subprocess.run(
         ["git", "-C", str(_git_dir(mirrors, repo)), "show", f"{ref}:{path}"],
         capture_output=True,

@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from derive_jenkins_api_fixture import MIRRORS_ENV, SourceError, _git_dir, write_or_check
+from derive_jenkins_api_fixture import MIRRORS_ENV, SourceError, read_source, write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "lab" / "pipeline" / "ast-schema.json"
@@ -38,15 +37,7 @@ DRAFT = "http://json-schema.org/draft-04/schema#"
 
 
 def derive(mirrors: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        ["git", "-C", str(_git_dir(mirrors, REPO)), "show", f"{COMMIT}:{PATH}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if proc.returncode != 0:
-        raise SourceError(f"{REPO}@{COMMIT}:{PATH}: {proc.stderr.strip()}")
-    upstream = json.loads(proc.stdout)
+    upstream = json.loads(read_source(mirrors, REPO, PATH, ref=COMMIT))
     about = (
         f"{upstream.get('description', '')} (from {REPO} {PATH} at {COMMIT}; derived by "
         "scripts/derive_pipeline_ast_schema.py, do not edit)"

@@ -470,13 +470,18 @@ class Extractor {
         return [pipeline: at(p, pst)]
     }
 
-    List parseStages(Statement stmt) {
+    /** ``withinParallel``: the stages of a parallel or matrix, and any nested in them. */
+    List parseStages(Statement stmt, boolean withinParallel = false) {
         def m = matchBlockStatement(stmt)
         if (m == null) {
             error(stmt, 'Expected a block for stages')
             return []
         }
-        return eachStatement(m.body.code) { parseStage(it) }.findAll { it != null }
+        def stages = eachStatement(m.body.code) { parseStage(it, withinParallel) }.findAll { it != null }
+        if (stages.isEmpty() && matchMethodName(m.whole) == 'stages') {
+            error(stmt, 'No stages specified')  // ModelValidatorImpl.validateElement(ModelASTStages)
+        }
+        return stages
     }
 
     Map parseMatrix(Statement stmt) {
@@ -490,7 +495,7 @@ class Extractor {
                 switch (name) {
                     case 'axes': f.axes = parseAxes(s); break
                     case 'excludes': f.excludes = parseExcludes(s); break
-                    case 'stages': f.stages = parseStages(s); break
+                    case 'stages': f.stages = parseStages(s, true); break
                     default:
                         if (!parseStageBaseSection(name, s, f)) {
                             error(s, "Undefined section \"${name}\"")
@@ -759,7 +764,7 @@ class Extractor {
         return tools
     }
 
-    Map parseStage(Statement stmt) {
+    Map parseStage(Statement stmt, boolean withinParallel) {
         def m = matchBlockStatement(stmt)
         if (m?.methodName != 'stage') {
             error(stmt, 'Expected a stage')
@@ -781,16 +786,19 @@ class Extractor {
             eachSection(((ClosureExpression) bodyExp).code, notAStageSection) { String name, Statement s, mc, seen ->
                 switch (name) {
                     case 'steps': parseStepsSection(s, f); break
-                    case 'parallel': f.parallel = at(parseStages(s), s); break
+                    case 'parallel': f.parallel = at(parseStages(s, true), s); break
                     case 'matrix': f.matrix = parseMatrix(s); break
                     case 'failFast': f.failFast = parseBooleanMethod(mc); break
-                    case 'stages': f.stages = parseStages(s); break
+                    case 'stages': f.stages = parseStages(s, withinParallel); break
                     default:
                         if (!parseStageBaseSection(name, s, f)) {
                             error(s, "Unknown stage section \"${name}\". Starting with version 0.5, steps in a stage must be in a \u2018steps\u2019 block.")
                         }
                 }
             }
+        }
+        if (bodyExp instanceof ClosureExpression) {
+            validateStage(f, stmt, withinParallel)
         }
         // ModelASTStage.toJSON: stage-base fields, name, stages, parallel, matrix, branches, failFast
         def out = stageBaseJson(f)
@@ -803,6 +811,28 @@ class Extractor {
             out.failFast = f.failFast
         }
         return at(out, stmt)
+    }
+
+    /**
+     * The checks of ModelValidatorImpl.validateElement(ModelASTStage, isWithinParallel) that
+     * need no descriptors (pipeline-model-definition/src/main/groovy/org/jenkinsci/plugins/
+     * pipeline/modeldefinition/validator/ModelValidatorImpl.groovy at 42c9dc3e).
+     */
+    void validateStage(Map f, Statement stmt, boolean withinParallel) {
+        int count = ['branches', 'parallel', 'matrix', 'stages'].count { f[it] }
+        if (withinParallel && (f.branches.size() > 1 || f.parallel != null || f.matrix != null)) {
+            error(stmt, '"matrix" or "parallel" cannot be nested inside another "matrix" or "parallel".')
+        } else if (count > 1) {
+            error(stmt, "Only one of \"matrix\", \"parallel\", \"stages\", or \"steps\" allowed for stage \"${f.name}\"")
+        } else if (count == 0 && f.stages == null) {
+            error(stmt, "Expected one of \"steps\", \"stages\", or \"parallel\" for stage \"${f.name}\"")
+        } else if (f.parallel != null || f.matrix != null) {
+            ['agent', 'tools'].each { k ->
+                if (f[k] != null) {
+                    error(stmt, "\"${k}\" is not allowed in stage \"${f.name}\" as it contains parallel or matrix stages")
+                }
+            }
+        }
     }
 
     void parseStepsSection(Statement s, Map f) {
@@ -1081,6 +1111,9 @@ class Extractor {
                 if (bm == null) {
                     error(s, "The \u2018post\u2019 section can only contain build condition names with code blocks. Valid condition names are ${BUILD_CONDITIONS}")
                 } else {
+                    if (!(bm.methodName in BUILD_CONDITIONS)) {  // ModelValidatorImpl, as above
+                        error(s, "Invalid condition \"${bm.methodName}\" - valid conditions are ${BUILD_CONDITIONS}")
+                    }
                     def branch = parseBranch('default', asBlock(bm.body.code), s)
                     conditions << at([condition: bm.methodName, branch: branch], s)
                 }

@@ -64,10 +64,13 @@ class Extracted:
 
 
 def _extracted(path: str, record: Mapping[str, Any]) -> Extracted:
-    problems = [
-        Problem(path, int(p["line"]), int(p["column"]), str(p["message"]))
-        for p in record.get("problems", [])
-    ]
+    problems = sorted(
+        (
+            Problem(path, int(p["line"]), int(p["column"]), str(p["message"]))
+            for p in record.get("problems", [])
+        ),
+        key=lambda p: (p.line, p.column),
+    )
     locations = {str(k): int(v) for k, v in record.get("locations", {}).items()}
     return Extracted(path, record.get("pipeline"), locations, problems)
 

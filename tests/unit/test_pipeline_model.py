@@ -113,6 +113,32 @@ node {
     }
 }
 """,
+    "invalid": """\
+pipeline {
+    agent any
+    stages {
+        stage('Both') {
+            steps { echo 'a' }
+            stages { stage('Inner') { steps { echo 'b' } } }
+        }
+        stage('Fan out') {
+            agent any
+            parallel {
+                stage('Deeper') {
+                    parallel {
+                        stage('Deepest') { steps { echo 'c' } }
+                    }
+                }
+            }
+        }
+        stage('Empty group') { stages { } }
+    }
+    post {
+        always { echo 'done' }
+        banana { echo 'never' }
+    }
+}
+""",
     "no-agent": """\
 pipeline {
     stages {
@@ -615,7 +641,33 @@ def test_stray_statements_and_unknown_sections_are_problems_at_their_lines(
             "or function calls",
         ),
         (12, 'Unknown stage section "banana"'),
+        (15, 'Expected one of "steps", "stages", or "parallel" for stage "Old style"'),
         (16, 'Unknown stage section "sh"'),
+    ]
+
+
+@needs_groovy
+def test_what_jenkins_validator_rejects_without_descriptors_is_a_problem_too(
+    extracted: dict[str, model.Extracted],
+) -> None:
+    # ModelValidatorImpl.validateElement(ModelASTStage / ModelASTStages / ModelASTBuildCondition)
+    found = extracted["invalid"]
+    assert found.pipeline is not None
+    assert _problems(found) == [
+        (4, 9, 'Only one of "matrix", "parallel", "stages", or "steps" allowed for stage "Both"'),
+        (
+            8,
+            9,
+            '"agent" is not allowed in stage "Fan out" as it contains parallel or matrix stages',
+        ),
+        (11, 17, '"matrix" or "parallel" cannot be nested inside another "matrix" or "parallel".'),
+        (18, 32, "No stages specified"),
+        (
+            22,
+            9,
+            'Invalid condition "banana" - valid conditions are [always, changed, fixed, '
+            "regression, aborted, success, unsuccessful, unstable, failure, notBuilt, cleanup]",
+        ),
     ]
 
 
@@ -675,7 +727,7 @@ def test_load_raises_with_file_and_line_for_problems_and_schema_errors(
     with pytest.raises(ConfigError) as err:
         model.load(unknown)
     assert str(err.value).splitlines()[0] == f'{unknown}:3: Undefined section "frobnicate"'
-    assert len(str(err.value).splitlines()) == 4
+    assert len(str(err.value).splitlines()) == 5
     no_agent = extracted["no-agent"].path
     with pytest.raises(ConfigError, match=re.escape(f"{no_agent}:1: 'agent' is a required")):
         model.load(no_agent)

@@ -9,9 +9,9 @@ copy is that file unchanged except for two keys: ``$schema`` names draft-04, so
 
 The plugin is read from a git mirror (``<dir>/jenkinsci+pipeline-model-definition-plugin/
 repo`` or ``<dir>/pipeline-model-definition-plugin``) at the commit below, never fetched
-by this script. The pinned 2.2293.v6e7193cec599 (casc/plugins.txt) is newer than the
-newest commit in our mirror (master, 42c9dc3e, 2025-11-10); the schema file has not
-changed in years.
+by this script. The pinned 2.2293.v6e7193cec599 (casc/plugins.txt; commit 6e7193cec599)
+is not in our mirror, whose newest master commit is 42c9dc3e (2025-11-10); the schema
+file last changed on 2019-10-29 (e51a5ef8, `beforeOptions`).
 
     .venv/bin/python scripts/derive_pipeline_ast_schema.py --mirrors /path/to/mirrors
     .venv/bin/python scripts/derive_pipeline_ast_schema.py --mirrors DIR --check

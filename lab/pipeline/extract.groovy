@@ -6,8 +6,9 @@
 // The pipeline is emitted in the shape of Jenkins' own declarative AST JSON (the
 // `pipeline-model-converter/toJson` output): this file ports the parser of
 // jenkinsci/pipeline-model-definition-plugin, read at master 42c9dc3e (2025-11-10), the
-// newest commit in our mirror; the pinned 2.2293.v6e7193cec599 is newer, and the AST JSON
-// format has been stable for years:
+// newest commit in our mirror; the pinned 2.2293.v6e7193cec599 (commit 6e7193cec599) is
+// not in it. The format is stable: ast-schema.json last changed 2019-10-29, ModelParser
+// 2020-12-22, the ModelAST classes' toJSON() only in library upgrades since (git log).
 //   pipeline-model-definition/src/main/groovy/org/jenkinsci/plugins/pipeline/modeldefinition/
 //     parser/ModelParser.groovy      (every parseXyz below keeps its name and its order)
 //     parser/ASTParserUtils.groovy   (matchMethodName, matchMethodCall, matchBlockStatement,
@@ -31,6 +32,7 @@ import org.codehaus.groovy.ast.ASTNode
 import org.codehaus.groovy.ast.expr.BinaryExpression
 import org.codehaus.groovy.ast.expr.ClosureExpression
 import org.codehaus.groovy.ast.expr.ConstantExpression
+import org.codehaus.groovy.ast.expr.DeclarationExpression
 import org.codehaus.groovy.ast.expr.Expression
 import org.codehaus.groovy.ast.expr.GStringExpression
 import org.codehaus.groovy.ast.expr.MapExpression
@@ -400,7 +402,14 @@ class Extractor {
             return null
         }
         statements.each { s ->
-            if (!s.is(pst)) {
+            if (s.is(pst)) {
+                return
+            }
+            def exp = s instanceof ExpressionStatement ? s.expression : null
+            if (exp instanceof DeclarationExpression && exp.annotations.any { it.classNode.name == 'Library' }) {
+                error(s, 'shared library import outside the pipeline block: "' + firstLine(s) +
+                    '"; what it brings needs the stack driver')
+            } else {
                 error(s, 'statement outside the pipeline block: "' + firstLine(s) +
                     '"; Jenkins runs it as script, which needs the stack driver')
             }

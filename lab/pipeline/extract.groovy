@@ -464,6 +464,7 @@ class Extractor {
                     error(stmt, "Undefined section \"${name}\"")
             }
         }
+        requireSections(sections, ['stages', 'agent'], pst)  // validateElement(ModelASTPipelineDef)
         // ModelASTPipelineDef.toJSON: elementOpt for each, CheckEmpty for the last four
         def p = [:]
         ['stages', 'post', 'environment', 'agent', 'tools'].each { k ->
@@ -477,6 +478,11 @@ class Extractor {
             }
         }
         return [pipeline: at(p, pst)]
+    }
+
+    /** ModelValidatorImpl.RequiredSection, for the sections of ``where`` that are missing. */
+    void requireSections(Map sections, List<String> names, ASTNode where) {
+        names.findAll { sections[it] == null }.each { error(where, "Missing required section \"${it}\"") }
     }
 
     /** ``withinParallel``: the stages of a parallel or matrix, and any nested in them. */
@@ -511,6 +517,9 @@ class Extractor {
                         }
                 }
             }
+        }
+        if (m != null) {
+            requireSections(f, ['axes', 'stages'], stmt)  // validateElement(ModelASTMatrix)
         }
         // ModelASTMatrix.toJSON: the stage-base fields, then axes, excludes, stages
         def out = stageBaseJson(f)

@@ -106,7 +106,8 @@ def load(path: Path | str, *, timeout: float = 120.0) -> Extracted:
     errors = [f"{p.path}:{p.line}: {p.message}" for p in found.problems]
     if found.pipeline is not None and not found.problems:
         for pointer, message in _schema_errors(found.pipeline):
-            errors.append(f"{found.path}:{found.line_of(pointer) or 0}: {message}")
+            line = found.line_of(pointer) or 0
+            errors.append(f"{found.path}:{line}: {pointer or '/'}: {message}")
     if errors:
         raise ConfigError("\n".join(errors))
     return found

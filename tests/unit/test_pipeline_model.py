@@ -139,6 +139,17 @@ pipeline {
     }
 }
 """,
+    "empty-when": """\
+pipeline {
+    agent any
+    stages {
+        stage('a') {
+            when { }
+            steps { echo 'a' }
+        }
+    }
+}
+""",
     "no-agent": """\
 pipeline {
     stages {
@@ -734,8 +745,18 @@ def test_load_raises_with_file_and_line_for_problems_and_schema_errors(
     assert str(err.value).splitlines()[0] == f'{unknown}:3: Undefined section "frobnicate"'
     assert len(str(err.value).splitlines()) == 5
     no_agent = extracted["no-agent"].path
-    with pytest.raises(ConfigError, match=re.escape(f"{no_agent}:1: 'agent' is a required")):
+    with pytest.raises(
+        ConfigError, match=re.escape(f'{no_agent}:1: Missing required section "agent"')
+    ):
         model.load(no_agent)
+    # no problem from the parser, but Jenkins' schema: the line of the nearest construct
+    empty_when = extracted["empty-when"].path
+    assert extracted["empty-when"].problems == []
+    with pytest.raises(ConfigError) as err:
+        model.load(empty_when)
+    assert str(err.value) == (
+        f"{empty_when}:5: /pipeline/stages/0/when/conditions: [] should be non-empty"
+    )
     assert model.load(str(DEMO)) is extracted["Jenkinsfile"]
 
 

@@ -146,6 +146,8 @@ def validate(pipeline_json: Any) -> list[str]:
 def stage_names(pipeline: Mapping[str, Any]) -> list[str]:
     """Every stage's name in order, a parent before its nested, parallel or matrix stages.
 
+    Names as declared: a matrix's stages count once, not once per cell.
+
     Takes the ``{"pipeline": ...}`` document or the pipeline object inside it.
     """
     root = pipeline.get("pipeline", pipeline)

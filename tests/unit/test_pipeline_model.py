@@ -365,6 +365,8 @@ def test_step_arguments_take_the_plugins_shapes(extracted: dict[str, model.Extra
     assert block["key"] == "scriptBlock" and block["value"]["isLiteral"] is True
     assert block["value"]["value"].splitlines()[0] == "def files = findFiles(glob: '*.txt')"
     assert block["value"]["value"].splitlines()[1].strip() == 'echo "found ${files.size()}"'
+    # MilestoneStep(Integer ordinal): named, as in the plugin's basic/singleArgumentNullValue
+    assert steps[11] == {"name": "milestone", "arguments": named(ordinal=lit(1))}
 
 
 @needs_groovy

@@ -78,6 +78,10 @@ class Extractor {
     //   workflow-scm-step ad69e602 .../workflow/steps/scm/GenericSCMStep.java (checkout)
     //   git git-5.10.1 src/main/java/jenkins/plugins/git/GitStep.java
     //   pipeline-milestone-step 6e22b8cf .../pipeline/milestone/MilestoneStep.java
+    //   pipeline-groovy-lib 5cc68882 src/main/java/org/jenkinsci/plugins/workflow/libs/LibraryStep.java
+    //   workflow-cps (pin 49a6937566b6 is not in our mirror; read at its HEAD e007b7ff,
+    //     2026-07-21, the file unchanged since 2025-09-30) plugin/src/main/java/org/
+    //     jenkinsci/plugins/workflow/cps/steps/LoadStep.java
     static final Map<String, String> SOLE_REQUIRED = [
         sh: 'script', bat: 'script', powershell: 'script', pwsh: 'script',
         echo: 'message', error: 'message', unstable: 'message', input: 'message',
@@ -85,6 +89,7 @@ class Extractor {
         stash: 'name', unstash: 'name', archive: 'includes', step: 'delegate',
         archiveArtifacts: 'artifacts', fingerprint: 'targets', junit: 'testResults',
         build: 'job', checkout: 'scm', git: 'url', milestone: 'ordinal',
+        library: 'identifier', load: 'path',
     ]
 
     // BuildCondition.getOrderedConditionNames(): the @Symbol of each condition under

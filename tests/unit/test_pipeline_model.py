@@ -367,6 +367,10 @@ def test_step_arguments_take_the_plugins_shapes(extracted: dict[str, model.Extra
     assert block["value"]["value"].splitlines()[1].strip() == 'echo "found ${files.size()}"'
     # MilestoneStep(Integer ordinal): named, as in the plugin's basic/singleArgumentNullValue
     assert steps[11] == {"name": "milestone", "arguments": named(ordinal=lit(1))}
+    assert steps[12:] == [
+        {"name": "library", "arguments": named(identifier=lit("ci-helpers@v3"))},
+        {"name": "load", "arguments": named(path=lit("ci/helpers.groovy"))},
+    ]
 
 
 @needs_groovy

@@ -768,23 +768,30 @@ class Extractor {
             return []
         }
         def tools = []
-        eachStatement(m.body.code) { s ->
+        eachKeyAndValue(m.body.code, 'Expected to find \u2018someTool "someVersion"\u2019', 'tool') { key, arg, s ->
+            tools << at([key: key, value: parseArgument(arg)], s)
+        }
+        return tools
+    }
+
+    /** ``key value`` statements (parseTools, parseClosureMap): exactly one value each. */
+    void eachKeyAndValue(Statement code, String expected, String what, Closure handle) {
+        eachStatement(code) { s ->
             def mc = matchMethodCall(s)
             if (mc == null) {
-                error(s, 'Expected to find \u2018someTool "someVersion"\u2019')
+                error(s, expected)
                 return
             }
             def key = parseKey(mc.method)
             def args = argsOf(mc)
             if (args.isEmpty()) {
-                error(s, "No argument for tool \"${key}\"")
+                error(s, "No argument for ${what} \"${key}\"")
             } else if (args.size() > 1) {
-                error(s, "Too many arguments for tool \"${key}\"")
+                error(s, "Too many arguments for ${what} \"${key}\"")
             } else {
-                tools << at([key: key, value: parseArgument(args[0])], s)
+                handle(key, args[0], s)
             }
         }
-        return tools
     }
 
     Map parseStage(Statement stmt, boolean withinParallel) {
@@ -1102,22 +1109,11 @@ class Extractor {
     /** ModelASTClosureMap: [key: value-or-nested-list] in order; JSON [{key, value}]. */
     Map parseClosureMap(ClosureExpression expression) {
         def map = new LinkedHashMap<String, Object>()
-        eachStatement(expression.code) { s ->
-            def mc = matchMethodCall(s)
-            if (mc == null) {
-                error(s, 'Expected to find \u2018someKey "someValue"\u2019')
-                return
-            }
-            def k = parseKey(mc.method)
-            def args = argsOf(mc)
-            if (args.isEmpty()) {
-                error(s, "No argument for map key \"${k}\"")
-            } else if (args.size() > 1) {
-                error(s, "Too many arguments for map key \"${k}\"")
-            } else if (args[0] instanceof ClosureExpression) {
-                map[k] = parseClosureMap((ClosureExpression) args[0]).collect { key, v -> [key: key, value: v] }
+        eachKeyAndValue(expression.code, 'Expected to find \u2018someKey "someValue"\u2019', 'map key') { k, arg, s ->
+            if (arg instanceof ClosureExpression) {
+                map[k] = parseClosureMap((ClosureExpression) arg).collect { key, v -> [key: key, value: v] }
             } else {
-                map[k] = parseArgument(args[0])
+                map[k] = parseArgument(arg)
             }
         }
         return map

@@ -150,6 +150,64 @@ pipeline {
     }
 }
 """,
+    "malformed": """\
+pipeline {
+    agent { docker { image } }
+    tools {
+        maven
+        jdk 'a', 'b'
+    }
+    options {
+        [foo: 'bar']
+        timeout(time: 1) { echo 'x' }
+    }
+    triggers {
+        'cron'
+    }
+    libraries {
+        lib('a', 'b')
+        something('x')
+    }
+    environment {
+        A = 'x' - 'y'
+        B = 'x' + y
+        C = credentials(someVar)
+        D = 'ok'
+        D = 'again'
+    }
+    stages {
+        stage('a') {
+            when
+            input {
+                message 'ok?'
+                colour 'red'
+                ok()
+            }
+            steps {
+                sh foo.bar('x')
+                sleep 99999999999999999999
+            }
+        }
+        stage('b') {
+            failFast 'yes'
+            steps {
+                parallel one: { echo '1' }, failFast: 'no'
+            }
+        }
+        stage(name) {
+            steps {
+                script
+            }
+        }
+        stage {
+            steps { echo 'x' }
+        }
+    }
+    post {
+        always
+    }
+}
+""",
     "no-agent": """\
 pipeline {
     stages {
@@ -689,6 +747,54 @@ def test_what_jenkins_validator_rejects_without_descriptors_is_a_problem_too(
             9,
             'Invalid condition "banana" - valid conditions are [always, changed, fixed, '
             "regression, aborted, success, unsuccessful, unstable, failure, notBuilt, cleanup]",
+        ),
+    ]
+
+
+@needs_groovy
+def test_malformed_sections_are_reported_as_the_plugin_words_them(
+    extracted: dict[str, model.Extracted],
+) -> None:
+    # ModelParser's error paths (messages from the plugin's Messages.properties)
+    assert [(line, message) for line, _, message in _problems(extracted["malformed"])] == [
+        (2, 'Expected to find \u2018someKey "someValue"\u2019'),
+        (4, 'Expected to find \u2018someTool "someVersion"\u2019'),
+        (5, 'Too many arguments for tool "jdk"'),
+        (8, "Options cannot be defined as maps"),
+        (9, "Options definitions cannot have blocks"),
+        (12, "Expected a trigger"),
+        (15, "Expected a \"lib(...)\" but got lib('a', 'b')"),
+        (16, "Expected a \"lib(...)\" but got something('x')"),
+        (19, "Environment variable values can only be joined together with \u2018+\u2019s."),
+        (
+            20,
+            "Environment variable values to be concatenated together must be single or "
+            "double quoted.",
+        ),
+        (21, "Internal function call parameters must be strings."),
+        (23, 'Duplicate environment variable name: "D"'),
+        (
+            27,
+            'Not a valid stage section definition: "when". Some extra configuration is required.',
+        ),
+        (30, 'Not a valid field for input: "colour"'),
+        (31, 'No argument for field "ok"'),
+        (
+            35,
+            "BigIntegers cannot be used as constants in Declarative. The maximum value for "
+            "an integer is 9,223,372,036,854,775,807 and the minimum value for an integer "
+            "is -9,223,372,036,854,775,808.",
+        ),
+        (39, "Expected a boolean with failFast"),
+        (41, "Expected a boolean with failFast"),
+        (46, "Expected a step"),
+        (49, "Stage does not have a block"),
+        (49, "Expected string literal"),
+        (
+            54,
+            "The \u2018post\u2019 section can only contain build condition names with code "
+            "blocks. Valid condition names are [always, changed, fixed, regression, aborted, "
+            "success, unsuccessful, unstable, failure, notBuilt, cleanup]",
         ),
     ]
 

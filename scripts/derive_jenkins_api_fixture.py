@@ -322,8 +322,9 @@ def _git_dir(mirrors: Path, repo: str) -> Path:
     raise SourceError(f"no mirror of {repo} under {mirrors}")
 
 
-def read_source(mirrors: Path, repo: str, path: str) -> str:
-    ref = REFS[repo]
+def read_source(mirrors: Path, repo: str, path: str, ref: str | None = None) -> str:
+    """``path`` of ``repo`` at ``ref`` (default: the ref pinned in REFS) from the mirrors."""
+    ref = ref or REFS[repo]
     proc = subprocess.run(
         ["git", "-C", str(_git_dir(mirrors, repo)), "show", f"{ref}:{path}"],
         capture_output=True,
@@ -413,14 +414,19 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as exc:
         print(f"derive_jenkins_api_fixture: {exc}", file=sys.stderr)
         return 2
-    if args.check:
-        current = args.out.read_text() if args.out.exists() else ""
+    return write_or_check(args.out, text, check=args.check, script=Path(__file__).name)
+
+
+def write_or_check(out: Path, text: str, *, check: bool, script: str) -> int:
+    """Write a derived file, or with ``check`` exit status 1 when the stored one differs."""
+    if check:
+        current = out.read_text() if out.exists() else ""
         if current != text:
-            print(f"{args.out} is stale: rerun {Path(__file__).name}", file=sys.stderr)
+            print(f"{out} is stale: rerun {script}", file=sys.stderr)
             return 1
         return 0
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
+    out.write_text(text)
+    print(f"wrote {out}")
     return 0
 
 

@@ -9,9 +9,9 @@ copy is that file unchanged except for two keys: ``$schema`` names draft-04, so
 
 The plugin is read from a git mirror (``<dir>/jenkinsci+pipeline-model-definition-plugin/
 repo`` or ``<dir>/pipeline-model-definition-plugin``) at the commit below, never fetched
-by this script. The pinned 2.2293.v6e7193cec599 (casc/plugins.txt) is newer than the
-newest commit in our mirror (master, 42c9dc3e, 2025-11-10); the schema file has not
-changed in years.
+by this script. The pinned 2.2293.v6e7193cec599 (casc/plugins.txt; commit 6e7193cec599)
+is not in our mirror, whose newest master commit is 42c9dc3e (2025-11-10); the schema
+file last changed on 2019-10-29 (e51a5ef8, `beforeOptions`).
 
     .venv/bin/python scripts/derive_pipeline_ast_schema.py --mirrors /path/to/mirrors
     .venv/bin/python scripts/derive_pipeline_ast_schema.py --mirrors DIR --check
@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from derive_jenkins_api_fixture import MIRRORS_ENV, SourceError, _git_dir
+from derive_jenkins_api_fixture import MIRRORS_ENV, SourceError, read_source, write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "lab" / "pipeline" / "ast-schema.json"
@@ -38,15 +37,7 @@ DRAFT = "http://json-schema.org/draft-04/schema#"
 
 
 def derive(mirrors: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        ["git", "-C", str(_git_dir(mirrors, REPO)), "show", f"{COMMIT}:{PATH}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if proc.returncode != 0:
-        raise SourceError(f"{REPO}@{COMMIT}:{PATH}: {proc.stderr.strip()}")
-    upstream = json.loads(proc.stdout)
+    upstream = json.loads(read_source(mirrors, REPO, PATH, ref=COMMIT))
     about = (
         f"{upstream.get('description', '')} (from {REPO} {PATH} at {COMMIT}; derived by "
         "scripts/derive_pipeline_ast_schema.py, do not edit)"
@@ -77,15 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SourceError, ValueError) as exc:
         print(f"derive_pipeline_ast_schema: {exc}", file=sys.stderr)
         return 2
-    if args.check:
-        current = args.out.read_text() if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out} is stale: rerun {Path(__file__).name}", file=sys.stderr)
-            return 1
-        return 0
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
-    return 0
+    return write_or_check(args.out, text, check=args.check, script=Path(__file__).name)
 
 
 if __name__ == "__main__":

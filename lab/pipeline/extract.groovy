@@ -6,8 +6,9 @@
 // The pipeline is emitted in the shape of Jenkins' own declarative AST JSON (the
 // `pipeline-model-converter/toJson` output): this file ports the parser of
 // jenkinsci/pipeline-model-definition-plugin, read at master 42c9dc3e (2025-11-10), the
-// newest commit in our mirror; the pinned 2.2293.v6e7193cec599 is newer, and the AST JSON
-// format has been stable for years:
+// newest commit in our mirror; the pinned 2.2293.v6e7193cec599 (commit 6e7193cec599) is
+// not in it. The format is stable: ast-schema.json last changed 2019-10-29, ModelParser
+// 2020-12-22, the ModelAST classes' toJSON() only in library upgrades since (git log).
 //   pipeline-model-definition/src/main/groovy/org/jenkinsci/plugins/pipeline/modeldefinition/
 //     parser/ModelParser.groovy      (every parseXyz below keeps its name and its order)
 //     parser/ASTParserUtils.groovy   (matchMethodName, matchMethodCall, matchBlockStatement,
@@ -31,6 +32,7 @@ import org.codehaus.groovy.ast.ASTNode
 import org.codehaus.groovy.ast.expr.BinaryExpression
 import org.codehaus.groovy.ast.expr.ClosureExpression
 import org.codehaus.groovy.ast.expr.ConstantExpression
+import org.codehaus.groovy.ast.expr.DeclarationExpression
 import org.codehaus.groovy.ast.expr.Expression
 import org.codehaus.groovy.ast.expr.GStringExpression
 import org.codehaus.groovy.ast.expr.MapExpression
@@ -76,6 +78,10 @@ class Extractor {
     //   workflow-scm-step ad69e602 .../workflow/steps/scm/GenericSCMStep.java (checkout)
     //   git git-5.10.1 src/main/java/jenkins/plugins/git/GitStep.java
     //   pipeline-milestone-step 6e22b8cf .../pipeline/milestone/MilestoneStep.java
+    //   pipeline-groovy-lib 5cc68882 src/main/java/org/jenkinsci/plugins/workflow/libs/LibraryStep.java
+    //   workflow-cps (pin 49a6937566b6 is not in our mirror; read at its HEAD e007b7ff,
+    //     2026-07-21, the file unchanged since 2025-09-30) plugin/src/main/java/org/
+    //     jenkinsci/plugins/workflow/cps/steps/LoadStep.java
     static final Map<String, String> SOLE_REQUIRED = [
         sh: 'script', bat: 'script', powershell: 'script', pwsh: 'script',
         echo: 'message', error: 'message', unstable: 'message', input: 'message',
@@ -83,6 +89,7 @@ class Extractor {
         stash: 'name', unstash: 'name', archive: 'includes', step: 'delegate',
         archiveArtifacts: 'artifacts', fingerprint: 'targets', junit: 'testResults',
         build: 'job', checkout: 'scm', git: 'url', milestone: 'ordinal',
+        library: 'identifier', load: 'path',
     ]
 
     // BuildCondition.getOrderedConditionNames(): the @Symbol of each condition under
@@ -329,7 +336,11 @@ class Extractor {
     }
 
     Map parseMethodCall(MethodCallExpression expr) {
-        def out = [name: parseMethodName(expr), arguments: []]
+        return [name: parseMethodName(expr), arguments: parseMethodArgs(expr)]
+    }
+
+    List parseMethodArgs(MethodCallExpression expr) {
+        def out = []
         argsOf(expr).each { a ->
             if (a instanceof MapExpression) {
                 a.mapEntryExpressions.each { e ->
@@ -341,17 +352,42 @@ class Extractor {
                     } else {
                         pair.value = parseArgument(e.valueExpression)
                     }
-                    out.arguments << pair
+                    out << pair
                 }
             } else if (a instanceof ClosureExpression) {
                 error(expr, 'Method call arguments')
             } else if (a instanceof MethodCallExpression) {
-                out.arguments << parseMethodCall(a)
+                out << parseMethodCall(a)
             } else {
-                out.arguments << parseArgument(a)
+                out << parseArgument(a)
             }
         }
         return out
+    }
+
+    /**
+     * The section loop of ModelParser (parsePipelineStep, parseMatrix, parseAxis,
+     * parseStage, parseInput): each statement must be a method call, a name given twice
+     * is an error; ``handle(name, statement, call, seen)`` does the rest.
+     */
+    void eachSection(Statement code, Closure<String> notASection, Closure handle) {
+        def seen = new HashSet()
+        eachStatement(code) { s ->
+            def mc = matchMethodCall(s)
+            if (mc == null) {
+                error(s, notASection(s))
+                return
+            }
+            def name = parseMethodName(mc)
+            if (!seen.add(name)) {
+                error(s, "Multiple occurrences of the ${name} section")
+            }
+            handle(name, s, mc, seen)
+        }
+    }
+
+    String notASection(ASTNode n) {
+        return "Not a valid section definition: \"${getSourceText(n)}\". Some extra configuration is required."
     }
 
     // ---- the pipeline ----
@@ -371,7 +407,14 @@ class Extractor {
             return null
         }
         statements.each { s ->
-            if (!s.is(pst)) {
+            if (s.is(pst)) {
+                return
+            }
+            def exp = s instanceof ExpressionStatement ? s.expression : null
+            if (exp instanceof DeclarationExpression && exp.annotations.any { it.classNode.name == 'Library' }) {
+                error(s, 'shared library import outside the pipeline block: "' + firstLine(s) +
+                    '"; what it brings needs the stack driver')
+            } else {
                 error(s, 'statement outside the pipeline block: "' + firstLine(s) +
                     '"; Jenkins runs it as script, which needs the stack driver')
             }
@@ -401,17 +444,7 @@ class Extractor {
     Map parsePipelineStep(Statement pst) {
         def pipelineBlock = matchBlockStatement(pst)
         def sections = [:]
-        def seen = new HashSet()
-        eachStatement(pipelineBlock.body.code) { stmt ->
-            def mc = matchMethodCall(stmt)
-            if (mc == null) {
-                error(stmt, "Not a valid section definition: \"${getSourceText(stmt)}\". Some extra configuration is required.")
-                return
-            }
-            def name = parseMethodName(mc)
-            if (!seen.add(name)) {
-                error(stmt, "Multiple occurrences of the ${name} section")
-            }
+        eachSection(pipelineBlock.body.code, { notASection(it) }) { String name, Statement stmt, mc, seen ->
             switch (name) {
                 case 'stages': sections.stages = parseStages(stmt); break
                 case 'environment': sections.environment = parseEnvironment(stmt); break
@@ -436,6 +469,7 @@ class Extractor {
                     error(stmt, "Undefined section \"${name}\"")
             }
         }
+        requireSections(sections, ['stages', 'agent'], pst)  // validateElement(ModelASTPipelineDef)
         // ModelASTPipelineDef.toJSON: elementOpt for each, CheckEmpty for the last four
         def p = [:]
         ['stages', 'post', 'environment', 'agent', 'tools'].each { k ->
@@ -451,13 +485,23 @@ class Extractor {
         return [pipeline: at(p, pst)]
     }
 
-    List parseStages(Statement stmt) {
+    /** ModelValidatorImpl.RequiredSection, for the sections of ``where`` that are missing. */
+    void requireSections(Map sections, List<String> names, ASTNode where) {
+        names.findAll { sections[it] == null }.each { error(where, "Missing required section \"${it}\"") }
+    }
+
+    /** ``withinParallel``: the stages of a parallel or matrix, and any nested in them. */
+    List parseStages(Statement stmt, boolean withinParallel = false) {
         def m = matchBlockStatement(stmt)
         if (m == null) {
             error(stmt, 'Expected a block for stages')
             return []
         }
-        return eachStatement(m.body.code) { parseStage(it) }.findAll { it != null }
+        def stages = eachStatement(m.body.code) { parseStage(it, withinParallel) }.findAll { it != null }
+        if (stages.isEmpty() && matchMethodName(m.whole) == 'stages') {
+            error(stmt, 'No stages specified')  // ModelValidatorImpl.validateElement(ModelASTStages)
+        }
+        return stages
     }
 
     Map parseMatrix(Statement stmt) {
@@ -466,27 +510,21 @@ class Extractor {
         if (m == null) {
             error(stmt, 'Expected a block for matrix')
         } else {
-            def seen = new HashSet()
-            eachStatement(m.body.code) { s ->
-                def mc = matchMethodCall(s)
-                if (mc == null) {
-                    error(s, "Not a valid section definition: \"${getSourceText(stmt)}\". Some extra configuration is required.")
-                    return
-                }
-                def name = parseMethodName(mc)
-                if (!seen.add(name)) {
-                    error(s, "Multiple occurrences of the ${name} section")
-                }
+            // ModelParser names the whole matrix block here, not the statement
+            eachSection(m.body.code, { notASection(stmt) }) { String name, Statement s, mc, seen ->
                 switch (name) {
                     case 'axes': f.axes = parseAxes(s); break
                     case 'excludes': f.excludes = parseExcludes(s); break
-                    case 'stages': f.stages = parseStages(s); break
+                    case 'stages': f.stages = parseStages(s, true); break
                     default:
                         if (!parseStageBaseSection(name, s, f)) {
                             error(s, "Undefined section \"${name}\"")
                         }
                 }
             }
+        }
+        if (m != null) {
+            requireSections(f, ['axes', 'stages'], stmt)  // validateElement(ModelASTMatrix)
         }
         // ModelASTMatrix.toJSON: the stage-base fields, then axes, excludes, stages
         def out = stageBaseJson(f)
@@ -549,19 +587,9 @@ class Extractor {
             error(stmt, 'Expected a block for axis')
             return at(out, stmt)
         }
-        def seen = new HashSet()
-        eachStatement(m.body.code) { s ->
-            def mc = matchMethodCall(s)
-            if (mc == null) {
-                error(s, "Not a valid section definition: \"${getSourceText(stmt)}\". Some extra configuration is required.")
-                return
-            }
-            def method = parseMethodCall(mc)
-            if (!seen.add(method.name)) {
-                error(s, "Multiple occurrences of the ${method.name} section")
-            }
+        eachSection(m.body.code, { notASection(stmt) }) { String name, Statement s, mc, seen ->
             def args = argsOf(mc)
-            if (method.name == 'name') {
+            if (name == 'name') {
                 if (args.isEmpty()) {
                     error(s, 'No argument for field "name"')
                 } else if (args.size() > 1) {
@@ -569,16 +597,16 @@ class Extractor {
                 } else {
                     out.name = parseStringLiteralOrEmpty(args[0])
                 }
-            } else if (method.name == 'values' || (exclude && method.name == 'notValues')) {
+            } else if (name == 'values' || (exclude && name == 'notValues')) {
                 if (exclude && seen.containsAll(['values', 'notValues'])) {
                     error(s, 'Exclude axis must contain either "values" or "notValues"')
                 }
-                if (method.name == 'notValues') {
+                if (name == 'notValues') {
                     out.inverse = true
                 }
-                out.values.addAll(method.arguments)
+                out.values.addAll(parseMethodArgs(mc))
             } else {
-                error(s, "Undefined section \"${method.name}\"")
+                error(s, "Undefined section \"${name}\"")
             }
         }
         if (out.containsKey('inverse')) {  // ModelASTExcludeAxis: name, values, inverse
@@ -740,26 +768,33 @@ class Extractor {
             return []
         }
         def tools = []
-        eachStatement(m.body.code) { s ->
+        eachKeyAndValue(m.body.code, 'Expected to find \u2018someTool "someVersion"\u2019', 'tool') { key, arg, s ->
+            tools << at([key: key, value: parseArgument(arg)], s)
+        }
+        return tools
+    }
+
+    /** ``key value`` statements (parseTools, parseClosureMap): exactly one value each. */
+    void eachKeyAndValue(Statement code, String expected, String what, Closure handle) {
+        eachStatement(code) { s ->
             def mc = matchMethodCall(s)
             if (mc == null) {
-                error(s, 'Expected to find \u2018someTool "someVersion"\u2019')
+                error(s, expected)
                 return
             }
             def key = parseKey(mc.method)
             def args = argsOf(mc)
             if (args.isEmpty()) {
-                error(s, "No argument for tool \"${key}\"")
+                error(s, "No argument for ${what} \"${key}\"")
             } else if (args.size() > 1) {
-                error(s, "Too many arguments for tool \"${key}\"")
+                error(s, "Too many arguments for ${what} \"${key}\"")
             } else {
-                tools << at([key: key, value: parseArgument(args[0])], s)
+                handle(key, args[0], s)
             }
         }
-        return tools
     }
 
-    Map parseStage(Statement stmt) {
+    Map parseStage(Statement stmt, boolean withinParallel) {
         def m = matchBlockStatement(stmt)
         if (m?.methodName != 'stage') {
             error(stmt, 'Expected a stage')
@@ -771,33 +806,29 @@ class Extractor {
             return null
         }
         def f = [name: parseStringLiteral(nameExp), branches: []]
-        def seen = new HashSet()
         def bodyExp = argumentOf(m, 1)
         if (!(bodyExp instanceof ClosureExpression)) {
             error(stmt, 'Stage does not have a block')
         } else {
-            eachStatement(((ClosureExpression) bodyExp).code) { s ->
-                def mc = matchMethodCall(s)
-                if (mc == null) {
-                    error(s, "Not a valid stage section definition: \"${getSourceText(s)}\". Some extra configuration is required.")
-                    return
-                }
-                def name = parseMethodName(mc)
-                if (!seen.add(name)) {
-                    error(s, "Multiple occurrences of the ${name} section")
-                }
+            def notAStageSection = { ASTNode n ->
+                "Not a valid stage section definition: \"${getSourceText(n)}\". Some extra configuration is required."
+            }
+            eachSection(((ClosureExpression) bodyExp).code, notAStageSection) { String name, Statement s, mc, seen ->
                 switch (name) {
                     case 'steps': parseStepsSection(s, f); break
-                    case 'parallel': f.parallel = at(parseStages(s), s); break
+                    case 'parallel': f.parallel = at(parseStages(s, true), s); break
                     case 'matrix': f.matrix = parseMatrix(s); break
                     case 'failFast': f.failFast = parseBooleanMethod(mc); break
-                    case 'stages': f.stages = parseStages(s); break
+                    case 'stages': f.stages = parseStages(s, withinParallel); break
                     default:
                         if (!parseStageBaseSection(name, s, f)) {
                             error(s, "Unknown stage section \"${name}\". Starting with version 0.5, steps in a stage must be in a \u2018steps\u2019 block.")
                         }
                 }
             }
+        }
+        if (bodyExp instanceof ClosureExpression) {
+            validateStage(f, stmt, withinParallel)
         }
         // ModelASTStage.toJSON: stage-base fields, name, stages, parallel, matrix, branches, failFast
         def out = stageBaseJson(f)
@@ -810,6 +841,28 @@ class Extractor {
             out.failFast = f.failFast
         }
         return at(out, stmt)
+    }
+
+    /**
+     * The checks of ModelValidatorImpl.validateElement(ModelASTStage, isWithinParallel) that
+     * need no descriptors (pipeline-model-definition/src/main/groovy/org/jenkinsci/plugins/
+     * pipeline/modeldefinition/validator/ModelValidatorImpl.groovy at 42c9dc3e).
+     */
+    void validateStage(Map f, Statement stmt, boolean withinParallel) {
+        int count = ['branches', 'parallel', 'matrix', 'stages'].count { f[it] }
+        if (withinParallel && (f.branches.size() > 1 || f.parallel != null || f.matrix != null)) {
+            error(stmt, '"matrix" or "parallel" cannot be nested inside another "matrix" or "parallel".')
+        } else if (count > 1) {
+            error(stmt, "Only one of \"matrix\", \"parallel\", \"stages\", or \"steps\" allowed for stage \"${f.name}\"")
+        } else if (count == 0 && f.stages == null) {
+            error(stmt, "Expected one of \"steps\", \"stages\", or \"parallel\" for stage \"${f.name}\"")
+        } else if (f.parallel != null || f.matrix != null) {
+            ['agent', 'tools'].each { k ->
+                if (f[k] != null) {
+                    error(stmt, "\"${k}\" is not allowed in stage \"${f.name}\" as it contains parallel or matrix stages")
+                }
+            }
+        }
     }
 
     void parseStepsSection(Statement s, Map f) {
@@ -862,17 +915,7 @@ class Extractor {
         if (m == null) {
             error(statement, 'Expected a block for input')
         } else {
-            def seen = new HashSet()
-            eachStatement(m.body.code) { s ->
-                def mc = matchMethodCall(s)
-                if (mc == null) {
-                    error(s, "Not a valid section definition: \"${getSourceText(s)}\". Some extra configuration is required.")
-                    return
-                }
-                def name = parseMethodName(mc)
-                if (!seen.add(name)) {
-                    error(s, "Multiple occurrences of the ${name} section")
-                }
+            eachSection(m.body.code, { notASection(it) }) { String name, Statement s, mc, seen ->
                 def args = argsOf(mc)
                 if (args.isEmpty()) {
                     error(mc.method, "No argument for field \"${name}\"")
@@ -1066,22 +1109,11 @@ class Extractor {
     /** ModelASTClosureMap: [key: value-or-nested-list] in order; JSON [{key, value}]. */
     Map parseClosureMap(ClosureExpression expression) {
         def map = new LinkedHashMap<String, Object>()
-        eachStatement(expression.code) { s ->
-            def mc = matchMethodCall(s)
-            if (mc == null) {
-                error(s, 'Expected to find \u2018someKey "someValue"\u2019')
-                return
-            }
-            def k = parseKey(mc.method)
-            def args = argsOf(mc)
-            if (args.isEmpty()) {
-                error(s, "No argument for map key \"${k}\"")
-            } else if (args.size() > 1) {
-                error(s, "Too many arguments for map key \"${k}\"")
-            } else if (args[0] instanceof ClosureExpression) {
-                map[k] = parseClosureMap((ClosureExpression) args[0]).collect { key, v -> [key: key, value: v] }
+        eachKeyAndValue(expression.code, 'Expected to find \u2018someKey "someValue"\u2019', 'map key') { k, arg, s ->
+            if (arg instanceof ClosureExpression) {
+                map[k] = parseClosureMap((ClosureExpression) arg).collect { key, v -> [key: key, value: v] }
             } else {
-                map[k] = parseArgument(args[0])
+                map[k] = parseArgument(arg)
             }
         }
         return map
@@ -1098,6 +1130,9 @@ class Extractor {
                 if (bm == null) {
                     error(s, "The \u2018post\u2019 section can only contain build condition names with code blocks. Valid condition names are ${BUILD_CONDITIONS}")
                 } else {
+                    if (!(bm.methodName in BUILD_CONDITIONS)) {  // ModelValidatorImpl, as above
+                        error(s, "Invalid condition \"${bm.methodName}\" - valid conditions are ${BUILD_CONDITIONS}")
+                    }
                     def branch = parseBranch('default', asBlock(bm.body.code), s)
                     conditions << at([condition: bm.methodName, branch: branch], s)
                 }

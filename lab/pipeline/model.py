@@ -64,10 +64,13 @@ class Extracted:
 
 
 def _extracted(path: str, record: Mapping[str, Any]) -> Extracted:
-    problems = [
-        Problem(path, int(p["line"]), int(p["column"]), str(p["message"]))
-        for p in record.get("problems", [])
-    ]
+    problems = sorted(
+        (
+            Problem(path, int(p["line"]), int(p["column"]), str(p["message"]))
+            for p in record.get("problems", [])
+        ),
+        key=lambda p: (p.line, p.column),
+    )
     locations = {str(k): int(v) for k, v in record.get("locations", {}).items()}
     return Extracted(path, record.get("pipeline"), locations, problems)
 
@@ -103,7 +106,8 @@ def load(path: Path | str, *, timeout: float = 120.0) -> Extracted:
     errors = [f"{p.path}:{p.line}: {p.message}" for p in found.problems]
     if found.pipeline is not None and not found.problems:
         for pointer, message in _schema_errors(found.pipeline):
-            errors.append(f"{found.path}:{found.line_of(pointer) or 0}: {message}")
+            line = found.line_of(pointer) or 0
+            errors.append(f"{found.path}:{line}: {pointer or '/'}: {message}")
     if errors:
         raise ConfigError("\n".join(errors))
     return found
@@ -141,6 +145,8 @@ def validate(pipeline_json: Any) -> list[str]:
 
 def stage_names(pipeline: Mapping[str, Any]) -> list[str]:
     """Every stage's name in order, a parent before its nested, parallel or matrix stages.
+
+    Names as declared: a matrix's stages count once, not once per cell.
 
     Takes the ``{"pipeline": ...}`` document or the pipeline object inside it.
     """

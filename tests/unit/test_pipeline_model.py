@@ -113,6 +113,101 @@ node {
     }
 }
 """,
+    "invalid": """\
+pipeline {
+    agent any
+    stages {
+        stage('Both') {
+            steps { echo 'a' }
+            stages { stage('Inner') { steps { echo 'b' } } }
+        }
+        stage('Fan out') {
+            agent any
+            parallel {
+                stage('Deeper') {
+                    parallel {
+                        stage('Deepest') { steps { echo 'c' } }
+                    }
+                }
+            }
+        }
+        stage('Empty group') { stages { } }
+    }
+    post {
+        always { echo 'done' }
+        banana { echo 'never' }
+    }
+}
+""",
+    "empty-when": """\
+pipeline {
+    agent any
+    stages {
+        stage('a') {
+            when { }
+            steps { echo 'a' }
+        }
+    }
+}
+""",
+    "malformed": """\
+pipeline {
+    agent { docker { image } }
+    tools {
+        maven
+        jdk 'a', 'b'
+    }
+    options {
+        [foo: 'bar']
+        timeout(time: 1) { echo 'x' }
+    }
+    triggers {
+        'cron'
+    }
+    libraries {
+        lib('a', 'b')
+        something('x')
+    }
+    environment {
+        A = 'x' - 'y'
+        B = 'x' + y
+        C = credentials(someVar)
+        D = 'ok'
+        D = 'again'
+    }
+    stages {
+        stage('a') {
+            when
+            input {
+                message 'ok?'
+                colour 'red'
+                ok()
+            }
+            steps {
+                sh foo.bar('x')
+                sleep 99999999999999999999
+            }
+        }
+        stage('b') {
+            failFast 'yes'
+            steps {
+                parallel one: { echo '1' }, failFast: 'no'
+            }
+        }
+        stage(name) {
+            steps {
+                script
+            }
+        }
+        stage {
+            steps { echo 'x' }
+        }
+    }
+    post {
+        always
+    }
+}
+""",
     "no-agent": """\
 pipeline {
     stages {
@@ -328,6 +423,12 @@ def test_step_arguments_take_the_plugins_shapes(extracted: dict[str, model.Extra
     assert block["key"] == "scriptBlock" and block["value"]["isLiteral"] is True
     assert block["value"]["value"].splitlines()[0] == "def files = findFiles(glob: '*.txt')"
     assert block["value"]["value"].splitlines()[1].strip() == 'echo "found ${files.size()}"'
+    # MilestoneStep(Integer ordinal): named, as in the plugin's basic/singleArgumentNullValue
+    assert steps[11] == {"name": "milestone", "arguments": named(ordinal=lit(1))}
+    assert steps[12:] == [
+        {"name": "library", "arguments": named(identifier=lit("ci-helpers@v3"))},
+        {"name": "load", "arguments": named(path=lit("ci/helpers.groovy"))},
+    ]
 
 
 @needs_groovy
@@ -603,8 +704,13 @@ def test_stray_statements_and_unknown_sections_are_problems_at_their_lines(
     stray = extracted["stray"]
     assert stray.pipeline is not None  # the pipeline itself still reads
     assert [(line, col) for line, col, _ in _problems(stray)] == [(1, 1), (2, 1)]
-    assert all("outside the pipeline block" in m for _, _, m in _problems(stray))
-    assert "needs the stack driver" in _problems(stray)[0][2]
+    library, statement = (m for _, _, m in _problems(stray))
+    assert library.startswith("shared library import outside the pipeline block")
+    assert statement == (
+        "statement outside the pipeline block: \"def version = '1.0'\"; Jenkins runs it as "
+        "script, which needs the stack driver"
+    )
+    assert "needs the stack driver" in library
 
     unknown = _problems(extracted["unknown"])
     assert [(line, m.split(":")[0].split(".")[0]) for line, _, m in unknown] == [
@@ -615,7 +721,81 @@ def test_stray_statements_and_unknown_sections_are_problems_at_their_lines(
             "or function calls",
         ),
         (12, 'Unknown stage section "banana"'),
+        (15, 'Expected one of "steps", "stages", or "parallel" for stage "Old style"'),
         (16, 'Unknown stage section "sh"'),
+    ]
+
+
+@needs_groovy
+def test_what_jenkins_validator_rejects_without_descriptors_is_a_problem_too(
+    extracted: dict[str, model.Extracted],
+) -> None:
+    # ModelValidatorImpl.validateElement(ModelASTStage / ModelASTStages / ModelASTBuildCondition)
+    found = extracted["invalid"]
+    assert found.pipeline is not None
+    assert _problems(found) == [
+        (4, 9, 'Only one of "matrix", "parallel", "stages", or "steps" allowed for stage "Both"'),
+        (
+            8,
+            9,
+            '"agent" is not allowed in stage "Fan out" as it contains parallel or matrix stages',
+        ),
+        (11, 17, '"matrix" or "parallel" cannot be nested inside another "matrix" or "parallel".'),
+        (18, 32, "No stages specified"),
+        (
+            22,
+            9,
+            'Invalid condition "banana" - valid conditions are [always, changed, fixed, '
+            "regression, aborted, success, unsuccessful, unstable, failure, notBuilt, cleanup]",
+        ),
+    ]
+
+
+@needs_groovy
+def test_malformed_sections_are_reported_as_the_plugin_words_them(
+    extracted: dict[str, model.Extracted],
+) -> None:
+    # ModelParser's error paths (messages from the plugin's Messages.properties)
+    assert [(line, message) for line, _, message in _problems(extracted["malformed"])] == [
+        (2, 'Expected to find \u2018someKey "someValue"\u2019'),
+        (4, 'Expected to find \u2018someTool "someVersion"\u2019'),
+        (5, 'Too many arguments for tool "jdk"'),
+        (8, "Options cannot be defined as maps"),
+        (9, "Options definitions cannot have blocks"),
+        (12, "Expected a trigger"),
+        (15, "Expected a \"lib(...)\" but got lib('a', 'b')"),
+        (16, "Expected a \"lib(...)\" but got something('x')"),
+        (19, "Environment variable values can only be joined together with \u2018+\u2019s."),
+        (
+            20,
+            "Environment variable values to be concatenated together must be single or "
+            "double quoted.",
+        ),
+        (21, "Internal function call parameters must be strings."),
+        (23, 'Duplicate environment variable name: "D"'),
+        (
+            27,
+            'Not a valid stage section definition: "when". Some extra configuration is required.',
+        ),
+        (30, 'Not a valid field for input: "colour"'),
+        (31, 'No argument for field "ok"'),
+        (
+            35,
+            "BigIntegers cannot be used as constants in Declarative. The maximum value for "
+            "an integer is 9,223,372,036,854,775,807 and the minimum value for an integer "
+            "is -9,223,372,036,854,775,808.",
+        ),
+        (39, "Expected a boolean with failFast"),
+        (41, "Expected a boolean with failFast"),
+        (46, "Expected a step"),
+        (49, "Stage does not have a block"),
+        (49, "Expected string literal"),
+        (
+            54,
+            "The \u2018post\u2019 section can only contain build condition names with code "
+            "blocks. Valid condition names are [always, changed, fixed, regression, aborted, "
+            "success, unsuccessful, unstable, failure, notBuilt, cleanup]",
+        ),
     ]
 
 
@@ -675,10 +855,20 @@ def test_load_raises_with_file_and_line_for_problems_and_schema_errors(
     with pytest.raises(ConfigError) as err:
         model.load(unknown)
     assert str(err.value).splitlines()[0] == f'{unknown}:3: Undefined section "frobnicate"'
-    assert len(str(err.value).splitlines()) == 4
+    assert len(str(err.value).splitlines()) == 5
     no_agent = extracted["no-agent"].path
-    with pytest.raises(ConfigError, match=re.escape(f"{no_agent}:1: 'agent' is a required")):
+    with pytest.raises(
+        ConfigError, match=re.escape(f'{no_agent}:1: Missing required section "agent"')
+    ):
         model.load(no_agent)
+    # no problem from the parser, but Jenkins' schema: the line of the nearest construct
+    empty_when = extracted["empty-when"].path
+    assert extracted["empty-when"].problems == []
+    with pytest.raises(ConfigError) as err:
+        model.load(empty_when)
+    assert str(err.value) == (
+        f"{empty_when}:5: /pipeline/stages/0/when/conditions: [] should be non-empty"
+    )
     assert model.load(str(DEMO)) is extracted["Jenkinsfile"]
 
 

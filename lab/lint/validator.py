@@ -11,7 +11,9 @@ in the same HTTP session (crumbs are bound to the session since Jenkins 2.176).
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import requests
 
@@ -106,3 +108,29 @@ class Validator:
             headers=self.crumb(),
         )
         return parse_response(path, resp.text)
+
+    def to_json(self, text: str) -> dict[str, Any]:
+        """Jenkins' own declarative model of ``text``: the ``{"pipeline": ...}`` document of
+        ``POST /pipeline-model-converter/toJson`` (pipeline-model-definition,
+        ModelConverterAction.doToJson: form field ``jenkinsfile``; the answer is
+        HttpResponses.okJSON ``{"status": "ok", "data": {"result": "success", "json": ...}}``
+        or ``data.result == "failure"`` with ``data.errors``; read at HEAD 8632f415 of
+        jenkinsci/pipeline-model-definition-plugin, newer than our pin 2.2293's snapshot)."""
+        resp = self._request(
+            "POST",
+            "/pipeline-model-converter/toJson",
+            data={"jenkinsfile": text},
+            headers=self.crumb(),
+        )
+        try:
+            data = resp.json()["data"]
+        except (ValueError, KeyError, TypeError):
+            raise ServiceError(
+                f"Jenkins at {self.url}: toJson answered no JSON data: {resp.text[:200]}"
+            ) from None
+        if data.get("result") != "success" or not isinstance(data.get("json"), dict):
+            raise ServiceError(
+                f"Jenkins at {self.url} could not convert the Jenkinsfile: "
+                f"{json.dumps(data.get('errors'))[:500]}"
+            )
+        return data["json"]

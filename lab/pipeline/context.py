@@ -165,6 +165,7 @@ class Ctx:
         try:
             return groovyexpr.value_of(raw, self.scope(calls, env))
         except groovyexpr.Unsupported as exc:
-            raise NeedsStack(f"{exc}", self.build.where(pointer)) from None
+            construct = f"expression {raw.get('value')!r}" + (f" ({exc.why})" if exc.why else "")
+            raise NeedsStack(construct, self.build.where(pointer)) from None
         except groovyexpr.EvalError as exc:
             raise StepError(str(exc)) from None

@@ -103,6 +103,11 @@ def truthy(value: Any) -> bool:
     return True
 
 
+# Global variables of a Jenkins pipeline script the local driver does not model
+# (workflow-cps GlobalVariable implementations and `this`).
+_GLOBALS = frozenset({"currentBuild", "scm", "docker", "pipeline", "this", "manager", "steps"})
+
+
 class Scope:
     """What names resolve to. ``env`` and ``params`` are the build's; ``variables`` are
     bare names (Jenkins resolves an unknown bare name through env and params)."""
@@ -127,6 +132,8 @@ class Scope:
             return self.env[name]
         if name in self.params:
             return self.params[name]
+        if name in _GLOBALS:
+            raise Unsupported(name, f"{name}: a Jenkins global variable")
         # workflow-cps: MissingPropertyException for a name neither bound nor in env.
         raise EvalError(f"No such property: {name} for class: groovy.lang.Binding")
 
@@ -529,6 +536,8 @@ def parse(text: str) -> tuple[Any, ...]:
 def _check(node: Any, text: str) -> None:
     """Parse GStrings eagerly, so a bad one is found before running anything."""
     if isinstance(node, tuple):
+        if node and node[0] == "var" and node[1] in _GLOBALS:
+            raise Unsupported(text, f"{node[1]}: a Jenkins global variable")
         if node and node[0] == "str" and node[1].startswith('"'):
             for part in _gstring_parts(node[1]):
                 _check(part, text)

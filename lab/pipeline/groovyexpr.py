@@ -463,10 +463,10 @@ def _evaluate(node: tuple[Any, ...], scope: Scope, text: str) -> Any:
     if kind == "as":
         return _cast(_evaluate(node[1], scope, text), node[2], text)
     if kind == "method":
-        receiver = _evaluate(node[1], scope, text)
         method = _METHODS.get(node[2])
         if method is None:
             raise Unsupported(text, f"method {node[2]}()")
+        receiver = _evaluate(node[1], scope, text)
         if receiver is None:
             raise EvalError(f"Cannot invoke method {node[2]}() on null object")
         return method(receiver, *[_evaluate(a, scope, text) for a in node[3]])
@@ -491,13 +491,12 @@ def _operator(node: tuple[Any, ...], scope: Scope, text: str) -> Any:
         return left == right
     if op == "!=":
         return left != right
-    if op == "+":
-        if isinstance(left, str) or isinstance(right, str):
-            if left is None:
-                raise EvalError("Cannot invoke method plus() on null object")
-            return _text(left) + _text(right)
-        if isinstance(left, list):
-            return [*left, *(right if isinstance(right, list) else [right])]
+    if op == "+" and isinstance(left, list):
+        return [*left, *(right if isinstance(right, list) else [right])]
+    if op == "+" and (isinstance(left, str) or isinstance(right, str)):
+        if left is None:
+            raise EvalError("Cannot invoke method plus() on null object")
+        return _text(left) + _text(right)
     try:
         if op == "+":
             return left + right
@@ -538,6 +537,8 @@ def _check(node: Any, text: str) -> None:
     if isinstance(node, tuple):
         if node and node[0] == "var" and node[1] in _GLOBALS:
             raise Unsupported(text, f"{node[1]}: a Jenkins global variable")
+        if node and node[0] == "method" and node[2] not in _METHODS:
+            raise Unsupported(text, f"method {node[2]}()")
         if node and node[0] == "str" and node[1].startswith('"'):
             for part in _gstring_parts(node[1]):
                 _check(part, text)

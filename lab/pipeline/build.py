@@ -21,11 +21,10 @@ import threading
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
-from lab.pipeline.executor import Credential, PipelineRun, run_model
-
 from lab.errors import ConfigError
 from lab.pipeline.buildenv import Masker, base_env
 from lab.pipeline.checkout import checkout
+from lab.pipeline.executor import Credential, PipelineRun, run_model
 
 JENKINSFILE = "Jenkinsfile"
 _models: dict[str, object] = {}

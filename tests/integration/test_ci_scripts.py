@@ -14,6 +14,8 @@ import pytest
 import requests
 import yaml
 
+from lab.pipeline import buildenv
+
 from ._project import PROJECT, VENV_BIN
 from .conftest import BOT_EMAIL, BOT_USER, DEV_USER, OWNER, REPO, Lab, git
 from .test_pipeline_runs import MARKER, set_params
@@ -39,7 +41,7 @@ def _pr_env(lab: Lab, tmp_path: Path, number: int, branch: str, built: str) -> d
     """What a PR build's stage with the GIT_PAT binding sees."""
     return {
         **lab.base_env(tmp_path / "extras"),
-        **lab.pipeline.jenkins_env_for_pr(number, head=branch, target="main"),
+        **buildenv.jenkins_env_for_pr(number, head=branch, target="main"),
         "GIT_COMMIT": built,
         "GIT_USER": BOT_USER,
         "GIT_TOKEN": lab.tokens[BOT_USER],

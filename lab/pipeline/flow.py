@@ -242,12 +242,18 @@ class Flow:
         ctx.log("[Pipeline] parallel")
         cancels = [Cancel(ctx.cancel) for _ in children]
         failures: list[BaseException] = []
+        defects: list[Exception] = []
         lock = threading.Lock()
 
         def branch(i: int, child: Mapping[str, Any]) -> None:
             bctx = ctx.child(cancel=cancels[i])
             bctx.log(f"[Pipeline] {{ (Branch: {child.get('name')})")
-            error = self.stage(bctx, child, f"{pointer}/parallel/{i}", first_error, skipped)
+            try:
+                error = self.stage(bctx, child, f"{pointer}/parallel/{i}", first_error, skipped)
+            except Exception as exc:  # a defect of the driver: surfaced after the join
+                with lock:
+                    defects.append(exc)
+                return
             bctx.log("[Pipeline] }")
             if error is None:
                 return
@@ -267,6 +273,8 @@ class Flow:
             thread.start()
         for thread in threads:
             thread.join()
+        if defects:
+            raise defects[0]
         if failures:
             raise failures[0]
 

@@ -125,15 +125,21 @@ def run_step(ctx: Ctx, step: Mapping[str, Any], pointer: str) -> Any:
         raise NeedsStack(f"step {name}", ctx.build.where(pointer))
     children = step.get("children")
     args = Args(ctx, step, pointer)
-    if children is None:
-        label = args.get("label") if name == "sh" and args.has("label") else None
-        ctx.log(f"[Pipeline] {name}" + (f" ({label})" if label else ""))
-        return handler(ctx, args, None, pointer)
-    ctx.log(f"[Pipeline] {name}")
     try:
-        return handler(ctx, args, children, f"{pointer}/children")
-    finally:
-        ctx.log(f"[Pipeline] // {name}")
+        if children is None:
+            label = args.get("label") if name == "sh" and args.has("label") else None
+            ctx.log(f"[Pipeline] {name}" + (f" ({label})" if label else ""))
+            return handler(ctx, args, None, pointer)
+        ctx.log(f"[Pipeline] {name}")
+        try:
+            return handler(ctx, args, children, f"{pointer}/children")
+        finally:
+            ctx.log(f"[Pipeline] // {name}")
+    except OSError as exc:  # a file step on a bad path, a missing `sh`: the step fails
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StepError(f"{name}: {exc.strerror or exc}{where}") from None
+    except ValueError as exc:  # e.g. retry('x'): a bad argument value
+        raise StepError(f"{name}: {exc}") from None
 
 
 def block(ctx: Ctx, children: Sequence[Mapping[str, Any]], pointer: str) -> None:

@@ -373,3 +373,17 @@ def test_secret_file_permissions_are_private(tmp_path: Path) -> None:
     )
     run(tmp_path, doc)
     assert (tmp_path / "ws" / "dirmode.txt").read_text().strip() == oct(stat.S_IRWXU)[2:]
+
+
+def test_file_errors_fail_the_step_and_agent_none_has_no_workspace(tmp_path: Path) -> None:
+    (tmp_path / "ws" / "adir").mkdir(parents=True)
+    result = run(tmp_path, pipeline(stage("W", step("writeFile", file="adir", text="x"))))
+    assert result.result == "FAILURE"
+    assert "ERROR: writeFile: Is a directory" in result.log
+
+    doc = pipeline(stage("NoNode", echo("echo is fine"), sh("true")))
+    doc["pipeline"]["agent"] = {"type": "none"}
+    result = run(tmp_path, doc)
+    assert result.result == "FAILURE"
+    assert "echo is fine" in result.log
+    assert "requires a node context while \u2018agent none\u2019 was specified" in result.log

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab import jenkinsenv
-from lab.pipeline import conditions, directives
+from lab.pipeline import conditions, directives, matrix
 from lab.pipeline.context import Ctx, StageState
 from lab.pipeline.runtime import (
     Cancel,
@@ -102,6 +102,9 @@ class Flow:
         first_error: BaseException | None,
         skipped: str | None,
     ) -> BaseException | None:
+        pointer = str(stage.get(matrix.POINTER, pointer))
+        if stage.get("matrix") is not None:
+            stage = matrix.expand(stage, pointer)
         name = str(stage.get("name"))
         ctx.log("[Pipeline] stage")
         ctx.log(f"[Pipeline] {{ ({name})")
@@ -109,7 +112,7 @@ class Flow:
         with ctx.build.lock:
             ctx.build.stages.append(run)
         state = StageState(run, ctx.stage)
-        sctx = ctx.child(stage=state)
+        sctx = ctx.child(stage=state, env={**ctx.env, **stage.get(matrix.CELL_ENV, {})})
         start = time.monotonic()
         error: BaseException | None = None
         if name in ctx.build.skip_stages:
@@ -169,8 +172,6 @@ class Flow:
             )
             return bool(state["passed"])
 
-        if stage.get("matrix") is not None:
-            raise NeedsStack("matrix", ctx.build.where(f"{pointer}/matrix"))
         if not passes("beforeOptions"):
             return False
 

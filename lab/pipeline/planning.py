@@ -96,7 +96,9 @@ def _post(post: Mapping[str, Any] | None, pointer: str, where: Where) -> None:
 
 def _own(stage: Mapping[str, Any], pointer: str, where: Where) -> None:
     """Raise NeedsStack for what the stage itself (not its children) cannot do."""
-    for key in ("matrix", "input", "tools"):
+    if stage.get("matrix") is not None:
+        _own(stage["matrix"], f"{pointer}/matrix", where)
+    for key in ("input", "tools"):
         if stage.get(key) is not None:
             raise NeedsStack(key, where(f"{pointer}/{key}"))
     directives.check_options(stage.get("options"), where, f"{pointer}/options")
@@ -154,9 +156,12 @@ def plan(
                 except NeedsStack as exc:
                     reason = str(exc)
             out.append(PlannedStage(str(stage.get("name")), not reason, reason, parent))
-            for key in ("stages", "parallel"):
-                if stage.get(key):
-                    walk(stage[key], f"{here}/{key}", str(stage.get("name")))
+            for key in ("stages", "parallel", "matrix"):
+                children = stage.get(key)
+                if key == "matrix" and children:
+                    children, key = children.get("stages"), "matrix/stages"
+                if children:
+                    walk(children, f"{here}/{key}", str(stage.get("name")))
 
     walk(root.get("stages") or [], "/pipeline/stages", None)
     return out

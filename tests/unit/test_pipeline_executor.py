@@ -514,3 +514,39 @@ def test_plan_reports_root_level_limits_on_every_stage() -> None:
     doc = pipeline(stage("A", echo("a")), libraries={"libraries": [lit("lib@main")]})
     planned = plan(doc, locations={"/pipeline/libraries": 3})
     assert planned[0].reason == "needs the stack driver: libraries at Jenkinsfile:3"
+
+
+def test_matrix_cells_run_in_parallel_with_their_axis_values(tmp_path: Path) -> None:
+    axes = [
+        {"name": "OS", "values": [lit("linux"), lit("mac")]},
+        {"name": "PY", "values": [lit("3.11"), lit("3.12")]},
+    ]
+    excludes = [[{"name": "OS", "values": [lit("mac")]}, {"name": "PY", "values": [lit("3.11")]}]]
+    doc = pipeline(
+        stage(
+            "Test",
+            matrix={
+                "axes": axes,
+                "excludes": excludes,
+                "when": when(cond("environment", name="PY", value="3.12")),
+                "stages": [stage("Run", sh('echo "$OS-$PY" >> cells.txt'))],
+            },
+        )
+    )
+    locations = {"/pipeline/stages/0/matrix/stages/0": 9}
+    result = run(tmp_path, doc, locations=locations)
+    assert result.result == "SUCCESS", result.log
+    names = [s.name for s in result.stages if s.name.startswith("Matrix")]
+    # Cells axis by axis, the excluded one (mac, 3.11) left out (RuntimeASTTransformer).
+    assert names == [
+        "Matrix - OS = 'linux', PY = '3.11'",
+        "Matrix - OS = 'linux', PY = '3.12'",
+        "Matrix - OS = 'mac', PY = '3.12'",
+    ]
+    assert result.stage("Matrix - OS = 'linux', PY = '3.11'").reason == "when conditional"
+    cells = sorted((tmp_path / "ws" / "cells.txt").read_text().split())
+    assert cells == ["linux-3.12", "mac-3.12"]
+    assert [(p.name, p.parent) for p in plan(doc)] == [("Test", None), ("Run", "Test")]
+    doc["pipeline"]["stages"][0]["matrix"]["stages"][0]["branches"][0]["steps"] = [step("slack")]
+    result = run(tmp_path, doc, locations=locations)
+    assert "needs the stack driver: step slack at Jenkinsfile:9" in result.log

@@ -240,11 +240,16 @@ def _build(ctx: Ctx, args: Args, _children: Any, pointer: str) -> None:
     if not wait:
         return
     ctx.log(f"Build {job} completed: {result}")
-    # pipeline-build-step (not read here): propagate fails the step with the
-    # downstream's result when it is not SUCCESS.
+    # pipeline-build-step 599.v4b_67ea_11b_152 (jenkinsci/pipeline-build-step-plugin,
+    # BuildTriggerListener.java l.61-77, DownstreamFailureCause.java l.95-97): with
+    # propagate, a result other than SUCCESS warns the stage and fails the step with a
+    # FlowInterruptedException of that result (not an actual interruption).
     if propagate and result != "SUCCESS":
+        ctx.warn(result)
         raise Interrupted(
-            result, f"{job} completed with status {result} (propagate: false to ignore)"
+            result,
+            f"{job} completed with status {result} (propagate: false to ignore)",
+            actual=False,
         )
 
 
@@ -358,7 +363,11 @@ def catch_error(
     try:
         body(ctx)
     except (StepError, Interrupted) as exc:
-        if isinstance(exc, Interrupted) and (not catch_interruptions or ctx.cancel.reason()):
+        if (
+            isinstance(exc, Interrupted)
+            and exc.actual
+            and (not catch_interruptions or ctx.cancel.reason())
+        ):
             raise  # an interruption of an enclosing block (timeout, failFast) goes on
         if message:
             ctx.log(f"ERROR: {message}")

@@ -218,18 +218,33 @@ def test_junit_failures_make_the_build_unstable(tmp_path: Path) -> None:
     assert "next still runs" in result.log and "NO\n" not in result.log
     empty = run(tmp_path, pipeline(stage("T", step("junit", "none/*.xml"))))
     assert empty.result == "FAILURE"
-    assert "No test report files were found. Configuration error?" in empty.log
+    assert "ERROR: No test report files were found. Configuration error?" in empty.log
+    allowed = run(
+        tmp_path, pipeline(stage("T", step("junit", testResults="x/*", allowEmptyResults=True)))
+    )
+    assert allowed.result == "SUCCESS"
+    assert "None of the test reports contained any result" in allowed.log
+    no_tests = pipeline(
+        stage("T", step("writeFile", file="r/e.xml", text="<testsuite/>"), step("junit", "r/*.xml"))
+    )
+    assert "ERROR: None of the test reports contained any result" in run(tmp_path, no_tests).log
 
 
 def test_stash_and_unstash_between_stages(tmp_path: Path) -> None:
     doc = pipeline(
         stage("Make", sh("mkdir -p dist && echo payload > dist/p.txt && echo x > other.txt")),
-        stage("Stash", step("stash", name="dist", includes="dist/**"), step("deleteDir")),
+        stage(
+            "Stash",
+            step("stash", name="dist", includes="dist/**"),
+            step("stash", name="dist", includes="dist/**"),
+            step("deleteDir"),
+        ),
         stage("Use", step("unstash", "dist"), sh("cat dist/p.txt; test ! -e other.txt")),
         stage("Missing", step("unstash", "nope")),
     )
     result = run(tmp_path, doc)
     assert "Stashed 1 file(s)" in result.log
+    assert "Warning: overwriting stash \u2018dist\u2019" in result.log
     assert result.stage("Use").status == "SUCCESS"
     assert "payload" in result.stage("Use").output
     assert "No such saved stash \u2018nope\u2019" in result.log
@@ -289,6 +304,10 @@ def test_build_job_goes_through_downstream(tmp_path: Path) -> None:
     doc = pipeline(
         stage("Train", step("build", job="train", parameters=params)),
         stage("Async", step("build", job="broken", wait=False)),
+        stage(
+            "Caught",
+            step("catchError", catchInterruptions=False, children=[step("build", job="broken")]),
+        ),
         stage("Chain", step("build", job="broken")),
     )
     result = run(tmp_path, doc, downstream=downstream)
@@ -296,10 +315,15 @@ def test_build_job_goes_through_downstream(tmp_path: Path) -> None:
         ("train", {"MODEL": "m1", "FULL": "true"}, True),
         ("broken", {}, False),
         ("broken", {}, True),
+        ("broken", {}, True),
     ]
     assert result.result == "FAILURE"
     assert result.stage("Chain").status == "FAILURE"
     assert "broken completed with status FAILURE" in result.log
+    # A downstream failure is not an actual interruption: catchError catches it anyway and
+    # the build goes on ("Chain" ran); the step's WarningAction marks the stage FAILURE.
+    assert result.stage("Caught").status == "FAILURE"
+    assert not result.stage("Chain").skipped
 
     alone = run(tmp_path, pipeline(stage("Train", step("build", "train"))))
     assert alone.result == "FAILURE"

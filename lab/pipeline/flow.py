@@ -36,7 +36,7 @@ from typing import Any
 
 from lab import jenkinsenv
 from lab.pipeline import conditions, directives, matrix
-from lab.pipeline.context import Ctx, StageState
+from lab.pipeline.context import Ctx, StageState, time_span
 from lab.pipeline.runtime import (
     Cancel,
     Interrupted,
@@ -214,7 +214,8 @@ class Flow:
         if limit is None:
             self.single(ctx, stage, pointer)
         else:
-            with_timeout(ctx, limit, lambda c: self.single(c, stage, pointer))
+            note = f"[local driver] the stage ran past its bound of {time_span(limit)}"
+            with_timeout(ctx, limit, lambda c: self.single(c, stage, pointer), announce=note)
 
     def single(self, ctx: Ctx, stage: Mapping[str, Any], pointer: str) -> None:
         branches = stage.get("branches") or []

@@ -257,17 +257,18 @@ def _build(ctx: Ctx, args: Args, _children: Any, pointer: str) -> None:
 
 
 def env_overrides(env: Mapping[str, str], overrides: Sequence[str]) -> dict[str, str]:
-    """EnvVars.override: ``K=`` removes K; ``PATH+X=v`` prepends v to PATH."""
+    """EnvVars.override (jenkinsci/jenkins core/src/main/java/hudson/EnvVars.java l.145-168
+    at ff9430ee): ``K=`` removes K; ``PATH+X=v`` prepends ``v:`` to PATH."""
     out = dict(env)
     for item in overrides:
         key, sep, value = to_text(item).partition("=")
         if not sep:
             raise StepError(f"withEnv: {to_text(item)!r} is not KEY=VALUE")
-        if "+" in key:
-            base = key.split("+", 1)[0]
-            out[base] = value + (":" + out[base] if out.get(base) else "")
-        elif value == "":
+        if value == "":
             out.pop(key, None)
+        elif "+" in key[1:]:
+            base = key.split("+", 1)[0]
+            out[base] = value + (":" + out[base] if base in out else "")
         else:
             out[key] = value
     return out
@@ -300,17 +301,23 @@ def _with_credentials(ctx: Ctx, args: Args, children: Any, pointer: str) -> None
         bound.release()
 
 
-def with_timeout(ctx: Ctx, seconds: float, body: Callable[[Ctx], None]) -> None:
-    """The timeout step around ``body``: ABORTED with ``Timeout has been exceeded``."""
+def with_timeout(
+    ctx: Ctx, seconds: float, body: Callable[[Ctx], None], *, announce: str = ""
+) -> None:
+    """The timeout step around ``body``: ABORTED with ``Timeout has been exceeded``.
+    ``announce`` replaces the step's own first line (the driver's per-stage bound)."""
     inner = ctx.child(cancel=Cancel(ctx.cancel))
     fired = threading.Event()
 
     def expire() -> None:
         fired.set()
+        if announce:
+            ctx.log(announce)
         ctx.log("Cancelling nested steps due to timeout")
         inner.cancel.set(Interrupted("ABORTED", "Timeout has been exceeded"))
 
-    ctx.log(f"Timeout set to expire in {time_span(seconds)}")
+    if not announce:
+        ctx.log(f"Timeout set to expire in {time_span(seconds)}")
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
     timer.start()

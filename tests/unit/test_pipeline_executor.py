@@ -391,6 +391,8 @@ def test_stage_timeout_bounds_every_stage(tmp_path: Path) -> None:
     doc = pipeline(stage("Hangs", sh("sleep 30")))
     result = run(tmp_path, doc, stage_timeout=0.3)
     assert result.result == "ABORTED"
+    assert "[local driver] the stage ran past its bound of 0.3 sec" in result.log
+    assert "Timeout set to expire" not in result.log
 
 
 def test_options_timeout_and_timestamps_wrap_the_stages(tmp_path: Path) -> None:

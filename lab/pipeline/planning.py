@@ -14,7 +14,7 @@ from typing import Any
 
 from lab.pipeline import directives, groovyexpr
 from lab.pipeline.runtime import NeedsStack, where_in
-from lab.pipeline.steps import _STACK_ONLY, STEPS
+from lab.pipeline.steps import STACK_ONLY, STEPS
 
 WHEN_NAMES = frozenset(
     {
@@ -59,8 +59,8 @@ def _steps(steps: Sequence[Mapping[str, Any]], pointer: str, where: Where) -> No
     for i, step in enumerate(steps):
         here = f"{pointer}/{i}"
         name = str(step.get("name"))
-        if name in _STACK_ONLY:
-            raise NeedsStack(_STACK_ONLY[name], where(here))
+        if name in STACK_ONLY:
+            raise NeedsStack(STACK_ONLY[name], where(here))
         if name not in STEPS:
             raise NeedsStack(f"step {name}", where(here))
         _values(step.get("arguments"), here, where)

@@ -228,6 +228,6 @@ def with_environment(
         lazy = _LazyEnv(ctx, {**ctx.env, **bound.env()}, values, pointer)
         env = {**ctx.env, **bound.env(), **{k: lazy[k] for k in values}}
         ctx.log("[Pipeline] withEnv")
-        body(ctx.child(env=env))
+        body(ctx.child(env=env, sensitive=ctx.sensitive | set(bound.secret)))
     finally:
         bound.release()

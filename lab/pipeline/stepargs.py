@@ -58,6 +58,8 @@ class Args:
         self.ctx = ctx
         self.pointer = pointer
         self.calls = dict(calls or {})
+        self.step = str(step.get("name"))
+        self.warned: set[str] = set()
         self.default = DEFAULT_PARAM.get(str(step.get("name")), "")
         raw = step.get("arguments", [])
         self.named: dict[str, Mapping[str, Any]] = {}
@@ -80,7 +82,31 @@ class Args:
             raw = self.positional[0]
         if raw is None:
             return default
-        return self.ctx.value(raw, self.pointer, **self.calls)
+        value = self.ctx.value(raw, self.pointer, **self.calls)
+        if not raw.get("isLiteral", True):
+            self._warn_interpolated(value)
+        return value
+
+    def _warn_interpolated(self, value: Any) -> None:
+        """A secret's value inside an interpolated argument: workflow-cps warns once per
+        step. The wording is the one published Jenkins build logs show; workflow-cps
+        4370.v49a_6937566b_6 itself was not read (not mirrored here)."""
+        text = to_text(value)
+        names = sorted(
+            name
+            for name in self.ctx.sensitive
+            if len(self.ctx.env.get(name, "")) >= 3 and self.ctx.env[name] in text
+        )
+        fresh = [n for n in names if n not in self.warned]
+        if not fresh:
+            return
+        self.warned.update(fresh)
+        self.ctx.log(
+            f'Warning: A secret was passed to "{self.step}" using Groovy String interpolation, '
+            "which is insecure.\n"
+            f"\t\t Affected argument(s) used the following variable(s): [{', '.join(names)}]\n"
+            "\t\t See https://jenkins.io/redirect/groovy-string-interpolation for details."
+        )
 
     def require(self, name: str, step: str) -> Any:
         if not self.has(name):

@@ -118,7 +118,10 @@ def _with_credentials(ctx: Ctx, args: Args, children: Any, pointer: str) -> None
         ctx.build.masker.add(bound.secret.values())
         if bound.secret:
             ctx.log(bindings.masking_line(bound))
-        block(ctx.child(env={**ctx.env, **bound.env()}), children, pointer)
+        inner = ctx.child(
+            env={**ctx.env, **bound.env()}, sensitive=ctx.sensitive | set(bound.secret)
+        )
+        block(inner, children, pointer)
     finally:
         bound.release()
 

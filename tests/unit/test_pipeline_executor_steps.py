@@ -95,6 +95,7 @@ def test_every_bound_secret_form_is_masked(tmp_path: Path) -> None:
                 children=[
                     sh(script),
                     echo(expr("\"stdout: ${sh(script: 'printf %s $TOKEN', returnStdout: true)}\"")),
+                    sh(expr('"echo interpolated $TOKEN $P"')),
                 ],
             ),
         ),
@@ -109,6 +110,11 @@ def test_every_bound_secret_form_is_masked(tmp_path: Path) -> None:
             assert secret not in stage_run.output
     assert base64.b64encode(b"tok-SECRET-123").decode() not in result.log
     assert "stdout: ****" in result.log
+    assert (
+        'Warning: A secret was passed to "sh" using Groovy String interpolation, which is '
+        "insecure.\n\t\t Affected argument(s) used the following variable(s): [C_PSW, P, TOKEN]"
+    ) in result.log
+    assert 'A secret was passed to "echo"' in result.log  # the returnStdout value
     assert "U=bob" in result.log and "KU=git" in result.log  # usernames are not secret
     assert "C=**** C_PSW=**** C_USR=bob" in result.log
     assert "Masking supported pattern matches of $P or $UP or $TOKEN or $SF or $KF or $KP" in (

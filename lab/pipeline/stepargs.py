@@ -88,14 +88,15 @@ class Args:
         return value
 
     def _warn_interpolated(self, value: Any) -> None:
-        """A secret's value inside an interpolated argument: workflow-cps warns once per
-        step. The wording is the one published Jenkins build logs show; workflow-cps
-        4370.v49a_6937566b_6 itself was not read (not mirrored here)."""
+        """A secret's value inside an interpolated argument: workflow-cps warns (DSL.java
+        l.395-447, jenkinsci/workflow-cps-plugin read at HEAD e007b7ff, 2026-07; the tag
+        of the pin 4370.v49a_6937566b_6 is not in that snapshot): every sensitive
+        variable whose non-empty value an interpolated string contains is named."""
         text = to_text(value)
         names = sorted(
             name
             for name in self.ctx.sensitive
-            if len(self.ctx.env.get(name, "")) >= 3 and self.ctx.env[name] in text
+            if self.ctx.env.get(name) and self.ctx.env[name] in text
         )
         fresh = [n for n in names if n not in self.warned]
         if not fresh:

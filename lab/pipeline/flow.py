@@ -344,6 +344,8 @@ class Flow:
                 raise NeedsStack("libraries", ctx.build.where("/pipeline/libraries"))
             if root.get("tools"):
                 raise NeedsStack("tools", ctx.build.where("/pipeline/tools"))
+            if root.get("triggers"):
+                ctx.log("[local driver] triggers: a local run is started by hand, they do nothing")
             actx = self.agent(ctx, root.get("agent"), "/pipeline/agent")
             if actx.agent != "none" and "skipDefaultCheckout" not in directives.option_names(
                 root.get("options")

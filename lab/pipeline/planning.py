@@ -63,7 +63,8 @@ def _steps(steps: Sequence[Mapping[str, Any]], pointer: str, where: Where) -> No
             raise NeedsStack(STACK_ONLY[name], where(here))
         if name not in STEPS:
             raise NeedsStack(f"step {name}", where(here))
-        _values(step.get("arguments"), here, where)
+        if name != "checkout":  # `checkout scm`: the argument is never evaluated here
+            _values(step.get("arguments"), here, where)
         if step.get("children"):
             _steps(step["children"], f"{here}/children", where)
 

@@ -204,6 +204,20 @@ def test_nested_stages_and_skip_of_a_parent(tmp_path: Path) -> None:
     assert "never" not in result.log
 
 
+def test_checkout_scm_is_a_no_op_and_triggers_are_noted(tmp_path: Path) -> None:
+    doc = pipeline(
+        stage("Checkout", step("checkout", expr("${scm}")), echo("checked")),
+        triggers={"triggers": [option("cron", "H * * * *")]},
+        options=options(option("skipDefaultCheckout"), option("buildDiscarder", expr("${x}"))),
+    )
+    assert [p.runnable for p in plan(doc)] == [True]
+    result = run(tmp_path, doc)
+    assert result.result == "SUCCESS", result.log
+    assert "Declarative: Checkout SCM" not in result.log
+    assert "checkout: the workspace was checked out before the build started" in result.log
+    assert "triggers: a local run is started by hand" in result.log
+
+
 def test_skip_stages_marks_them_skipped_by_stage_selection(tmp_path: Path) -> None:
     doc = pipeline(stage("Unit tests", sh("touch ran.txt")), stage("Other", echo("other ran")))
     result = run(tmp_path, doc, skip_stages=["Unit tests"])

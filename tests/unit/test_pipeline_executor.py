@@ -353,6 +353,24 @@ def test_a_missing_credential_fails_with_jenkins_message(tmp_path: Path) -> None
     assert "ERROR: Could not find credentials entry with ID 'nope'" in result.stage("Creds").output
 
 
+def test_errors_before_the_stages_still_run_post(tmp_path: Path) -> None:
+    doc = pipeline(
+        stage("Never", echo("never")),
+        environment=[credentials_entry("C", "nope")],
+        post=post(failure=[echo("post after a missing credential")]),
+    )
+    result = run(tmp_path, doc)
+    assert result.result == "FAILURE"
+    assert "ERROR: Could not find credentials entry with ID 'nope'" in result.log
+    assert "post after a missing credential" in result.log
+    assert result.stages == []  # as in Jenkins: the stages were never reached
+
+    doc = pipeline(stage("Never", echo("never")), libraries={"libraries": [lit("lib@1")]})
+    result = run(tmp_path, doc, locations={"/pipeline/libraries": 4})
+    assert "ERROR: needs the stack driver: libraries at Jenkinsfile:4" in result.log
+    assert result.result == "FAILURE" and "never" not in result.log
+
+
 def test_docker_agent_strips_what_equals_the_node_environment(tmp_path: Path) -> None:
     doc = pipeline(stage("S", sh('echo "SHARED=${SHARED:-unset} OWN=$OWN" > agent.txt')))
     doc["pipeline"]["agent"] = {"type": "dockerfile", "argument": lit(True)}

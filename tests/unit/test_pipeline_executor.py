@@ -282,6 +282,29 @@ def test_when_conditions(tmp_path: Path) -> None:
     assert result.stage("combo").reason == "when conditional"
 
 
+def test_when_sees_the_environment_before_the_stage_own_and_skip_after_unstable(
+    tmp_path: Path,
+) -> None:
+    doc = pipeline(
+        stage(
+            "Own env",
+            echo("ran own env"),
+            environment=[env_entry("ONLY_HERE", "yes")],
+            when=when(cond("environment", name="ONLY_HERE", value="yes")),
+        ),
+        stage("Wobbly", step("unstable", "meh")),
+        stage("After", echo("not after unstable")),
+        options=options(option("skipStagesAfterUnstable")),
+    )
+    result = run(tmp_path, doc)
+    assert result.stage("Own env").reason == "when conditional"  # its environment comes later
+    assert result.result == "UNSTABLE"
+    assert result.stage("After").reason == "unstable"
+    assert 'Stage "After" skipped due to earlier stage(s) marking the build as unstable' in (
+        result.log
+    )
+
+
 def test_when_before_agent_is_evaluated_before_the_stage_agent(tmp_path: Path) -> None:
     doc = pipeline(
         stage(

@@ -181,6 +181,15 @@ def test_post_conditions_run_in_jenkins_order_on_a_first_build(tmp_path: Path) -
     ]
     assert "ERROR: boom" in result.log
 
+    doc["pipeline"]["post"] = post(
+        always=[step("error", "post broke")], cleanup=[echo("cleanup still runs")]
+    )
+    doc["pipeline"]["stages"] = [stage("Fine", echo("fine"))]
+    result = run(tmp_path, doc)
+    assert result.result == "FAILURE"
+    assert "Error when executing always post condition:\nERROR: post broke" in result.log
+    assert "cleanup still runs" in result.log
+
 
 def test_nested_stages_and_skip_of_a_parent(tmp_path: Path) -> None:
     doc = pipeline(

@@ -72,7 +72,11 @@ def run_model(
     def where(pointer: str) -> str:
         return where_in(locs, source, pointer)
 
-    masker = Masker(secrets)
+    # Jenkins masks a credential only while it is bound; here every credential the build
+    # may bind is masked from the first line (and the bound file paths once bound).
+    masker = Masker(
+        [*secrets, *(s for c in credentials.values() for s in (c.secret, c.passphrase))]
+    )
     log = Log(masker, out)
     log.add("[local driver] running the Jenkinsfile's declarative model on this host")
     log.add("[Pipeline] Start of Pipeline")

@@ -132,6 +132,7 @@ def test_every_bound_secret_form_is_masked(tmp_path: Path) -> None:
 def test_extra_secrets_and_password_parameters_are_masked(tmp_path: Path) -> None:
     doc = pipeline(
         stage("S", sh('echo "token=$GIT_TOKEN pw=$PW"')),
+        stage("Unbound", sh("echo tok-SECRET-123 is not bound here")),
         parameters={
             "parameters": [
                 {
@@ -149,6 +150,7 @@ def test_extra_secrets_and_password_parameters_are_masked(tmp_path: Path) -> Non
         tmp_path, doc, env={"GIT_TOKEN": "git-tok-9"}, secrets=["git-tok-9"], out=lines.append
     )
     assert "token=**** pw=****" in result.log
+    assert "**** is not bound here" in result.log
     assert not any("git-tok-9" in line or "param-pw" in line for line in lines)
 
 

@@ -151,17 +151,23 @@ class Parser:
             else:
                 return node
 
+    def entry_key(self) -> str | None:
+        """The key of a ``key: value`` entry (named argument, map entry), consumed."""
+        tok = self.peek()
+        nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
+        if tok is None or tok.kind not in ("name", "str") or nxt is None or nxt.text != ":":
+            return None
+        self.i += 2
+        return unquote(tok.text) if tok.kind == "str" else tok.text
+
     def arguments(self) -> tuple[list[Any], dict[str, Any]]:
         self.take("(")
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         while not self.peek(")"):
-            tok = self.peek()
-            nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
-            if tok is not None and tok.kind in ("name", "str") and nxt and nxt.text == ":":
-                self.take()
-                self.take(":")
-                kwargs[unquote(tok.text) if tok.kind == "str" else tok.text] = self.expr()
+            key = self.entry_key()
+            if key is not None:
+                kwargs[key] = self.expr()
             else:
                 args.append(self.expr())
             if not self.peek(")"):
@@ -201,12 +207,9 @@ class Parser:
         items: list[Any] = []
         pairs: list[tuple[str, Any]] = []
         while not self.peek("]"):
-            tok = self.peek()
-            nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
-            if tok is not None and tok.kind in ("name", "str") and nxt and nxt.text == ":":
-                self.take()
-                self.take(":")
-                pairs.append((unquote(tok.text) if tok.kind == "str" else tok.text, self.expr()))
+            key = self.entry_key()
+            if key is not None:
+                pairs.append((key, self.expr()))
             else:
                 items.append(self.expr())
             if not self.peek("]"):

@@ -619,3 +619,28 @@ def test_matrix_cells_run_in_parallel_with_their_axis_values(tmp_path: Path) -> 
     doc["pipeline"]["stages"][0]["matrix"]["stages"][0]["branches"][0]["steps"] = [step("slack")]
     result = run(tmp_path, doc, locations=locations)
     assert "needs the stack driver: step slack at Jenkinsfile:9" in result.log
+
+
+@pytest.mark.parametrize(
+    ("extra", "construct"),
+    [
+        ({"options": options(option("lock", "db"))}, "options { lock }"),
+        ({"when": when(cond("changelog", ".*skip.*"))}, "when { changelog }"),
+        ({"input": {"message": lit("ok?")}}, "input"),
+        ({"tools": [{"key": "maven", "value": lit("m3")}]}, "tools"),
+        (
+            {"environment": [{"key": "X", "value": {"name": "vault", "arguments": []}}]},
+            "environment function vault()",
+        ),
+    ],
+)
+def test_stage_directives_beyond_the_driver_need_the_stack(
+    tmp_path: Path, extra: dict, construct: str
+) -> None:
+    doc = pipeline(stage("S", echo("s"), **extra), stage("T", echo("t")))
+    (planned, other) = plan(doc, locations={"/pipeline/stages/0": 7})
+    assert planned.reason == f"needs the stack driver: {construct} at Jenkinsfile:7"
+    assert other.runnable
+    result = run(tmp_path, doc, locations={"/pipeline/stages/0": 7})
+    assert result.result == "FAILURE"
+    assert f"ERROR: needs the stack driver: {construct} at Jenkinsfile:7" in result.log

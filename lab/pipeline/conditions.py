@@ -30,7 +30,7 @@ from lab.pipeline.context import Ctx
 from lab.pipeline.filesteps import ant_match
 from lab.pipeline.groovyexpr import to_text, truthy
 from lab.pipeline.runtime import NeedsStack, error_result, worse
-from lab.pipeline.steps import Args
+from lab.pipeline.stepargs import Args
 
 POST_ORDER = (
     "always",

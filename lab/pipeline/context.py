@@ -116,6 +116,7 @@ class Ctx:
     stage: StageState | None = None
     agent: str = "any"  # the agent type in effect ("none" means no workspace)
     timestamps: bool = False
+    sensitive: frozenset[str] = frozenset()  # variables bound to secrets in this block
 
     def child(self, **changes: Any) -> Ctx:
         return replace(self, **changes)

@@ -22,7 +22,8 @@ from lab.pipeline import bindings, groovyexpr
 from lab.pipeline.context import Ctx
 from lab.pipeline.groovyexpr import Scope, to_text
 from lab.pipeline.runtime import NeedsStack, StepError
-from lab.pipeline.steps import Args, seconds_of, with_retry, with_timeout
+from lab.pipeline.stepargs import Args, seconds_of
+from lab.pipeline.steps import with_retry, with_timeout
 
 WRAPPERS = ("timeout", "retry", "timestamps")
 # Options that change nothing a local run can observe (job properties, resume, logs).
@@ -227,6 +228,6 @@ def with_environment(
         lazy = _LazyEnv(ctx, {**ctx.env, **bound.env()}, values, pointer)
         env = {**ctx.env, **bound.env(), **{k: lazy[k] for k in values}}
         ctx.log("[Pipeline] withEnv")
-        body(ctx.child(env=env))
+        body(ctx.child(env=env, sensitive=ctx.sensitive | set(bound.secret)))
     finally:
         bound.release()

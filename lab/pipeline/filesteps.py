@@ -6,11 +6,17 @@
   ff9430ee) l.250-282: ``Archiving artifacts``; no match fails with ``No artifacts found
   that match the file pattern "<p>". Configuration error?`` unless allowEmptyArchive
   (then printed). Artifacts land in ``<workspace>@artifacts`` here.
-- junit: ``No test report files were found. Configuration error?`` (JUnitParser, read in
-  a copy found by search, not at the pinned 1424.vc64a_edde7777); failures make the
-  build and the stage UNSTABLE (the junit step's documented behaviour, not read).
-- stash/unstash (workflow-api StashManager, not read): includes default all files,
-  empty stashes fail unless allowEmpty; the messages below are this module's.
+- junit 1424.vc64a_edde7777 (jenkinsci/junit-plugin, src/main/java/hudson/tasks/junit/):
+  ``Recording test results``; no report file fails with ``No test report files were
+  found. Configuration error?`` (JUnitParser l.247-254; printed with allowEmptyResults),
+  reports without a test with ``None of the test reports contained any result``
+  (JUnitResultArchiver l.314-320); failures put an UNSTABLE warning on the stage and make
+  the build UNSTABLE unless skipMarkingStageUnstable / skipMarkingBuildUnstable
+  (pipeline/JUnitResultsStepExecution l.65-75).
+- workflow-api 1413.v2ff1a_5e720fa_ (jenkinsci/workflow-api-plugin, StashManager.java
+  l.114-160): includes default to everything, ``Warning: overwriting stash 'n'``,
+  ``Stashed N file(s)``, ``No files included in stash 'n'`` unless allowEmpty, ``No such
+  saved stash 'n'`` (the name in typographic quotes, U+2018/U+2019).
 Patterns are Ant patterns (``**/*.xml``, comma-separated), matched by ``ant_match``.
 """
 
@@ -157,20 +163,25 @@ def _count(report: Path) -> tuple[int, int]:
 def junit(ctx: Ctx, args: Any) -> None:
     ctx.require_node()
     ctx.log("Recording test results")
+    allow_empty = bool(args.get("allowEmptyResults", False))
     rels = scan(ctx.cwd, args.require("testResults", "junit"), "", True)
     if not rels:
-        if args.get("allowEmptyResults", False):
-            ctx.log("None of the test reports contained any result")
-            return
-        raise StepError("No test report files were found. Configuration error?")
+        if not allow_empty:
+            raise StepError("No test report files were found. Configuration error?")
+        ctx.log("No test report files were found. Configuration error?")
     tests = failed = 0
     for rel in rels:
         t, f = _count(ctx.cwd / rel)
         tests, failed = tests + t, failed + f
+    if tests == 0 and ctx.build.result != "FAILURE":
+        if not allow_empty:
+            raise StepError("None of the test reports contained any result")
+        ctx.log("None of the test reports contained any result")
     ctx.log(f"[local driver] {tests} test(s), {failed} failed, in {len(rels)} report(s)")
-    if failed:
+    if failed and not args.get("skipMarkingStageUnstable", False):
         ctx.warn("UNSTABLE")
-        ctx.build.set_result("UNSTABLE")
+        if not args.get("skipMarkingBuildUnstable", False):
+            ctx.build.set_result("UNSTABLE")
 
 
 def stash(ctx: Ctx, args: Any) -> None:
@@ -185,7 +196,9 @@ def stash(ctx: Ctx, args: Any) -> None:
     if not rels and not args.get("allowEmpty", False):
         raise StepError(f"No files included in stash \u2018{name}\u2019")
     target = ctx.build.stash_dir / name
-    shutil.rmtree(target, ignore_errors=True)
+    if target.exists():
+        ctx.log(f"Warning: overwriting stash \u2018{name}\u2019")
+        shutil.rmtree(target)
     target.mkdir(parents=True)
     ctx.log(f"Stashed {_copy(ctx.cwd, rels, target)} file(s)")
 
@@ -198,4 +211,3 @@ def unstash(ctx: Ctx, args: Any) -> None:
         raise StepError(f"No such saved stash \u2018{name}\u2019")
     rels = [p.relative_to(source).as_posix() for p in sorted(source.rglob("*")) if p.is_file()]
     _copy(source, rels, ctx.cwd)
-    ctx.log(f"Unstashed {len(rels)} file(s)")

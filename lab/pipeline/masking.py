@@ -8,7 +8,8 @@ into one pattern, and each log line has its matches replaced by ``****``
 (``SecretPatterns.getAggregateSecretPattern`` and ``MaskingOutputStream``).
 
 Jenkins masks a secret only inside the ``withCredentials`` block that bound it; the
-local driver masks every secret bound so far in the whole log (a superset).
+local driver masks the secrets of every credential the build may bind, and every value
+bound so far, in the whole log (a superset).
 """
 
 from __future__ import annotations

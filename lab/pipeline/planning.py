@@ -14,7 +14,7 @@ from typing import Any
 
 from lab.pipeline import directives, groovyexpr
 from lab.pipeline.runtime import NeedsStack, where_in
-from lab.pipeline.steps import _STACK_ONLY, STEPS
+from lab.pipeline.steps import STACK_ONLY, STEPS
 
 WHEN_NAMES = frozenset(
     {
@@ -59,11 +59,12 @@ def _steps(steps: Sequence[Mapping[str, Any]], pointer: str, where: Where) -> No
     for i, step in enumerate(steps):
         here = f"{pointer}/{i}"
         name = str(step.get("name"))
-        if name in _STACK_ONLY:
-            raise NeedsStack(_STACK_ONLY[name], where(here))
+        if name in STACK_ONLY:
+            raise NeedsStack(STACK_ONLY[name], where(here))
         if name not in STEPS:
             raise NeedsStack(f"step {name}", where(here))
-        _values(step.get("arguments"), here, where)
+        if name != "checkout":  # `checkout scm`: the argument is never evaluated here
+            _values(step.get("arguments"), here, where)
         if step.get("children"):
             _steps(step["children"], f"{here}/children", where)
 
@@ -96,7 +97,9 @@ def _post(post: Mapping[str, Any] | None, pointer: str, where: Where) -> None:
 
 def _own(stage: Mapping[str, Any], pointer: str, where: Where) -> None:
     """Raise NeedsStack for what the stage itself (not its children) cannot do."""
-    for key in ("matrix", "input", "tools"):
+    if stage.get("matrix") is not None:
+        _own(stage["matrix"], f"{pointer}/matrix", where)
+    for key in ("input", "tools"):
         if stage.get(key) is not None:
             raise NeedsStack(key, where(f"{pointer}/{key}"))
     directives.check_options(stage.get("options"), where, f"{pointer}/options")
@@ -154,9 +157,12 @@ def plan(
                 except NeedsStack as exc:
                     reason = str(exc)
             out.append(PlannedStage(str(stage.get("name")), not reason, reason, parent))
-            for key in ("stages", "parallel"):
-                if stage.get(key):
-                    walk(stage[key], f"{here}/{key}", str(stage.get("name")))
+            for key in ("stages", "parallel", "matrix"):
+                children = stage.get(key)
+                if key == "matrix" and children:
+                    children, key = children.get("stages"), "matrix/stages"
+                if children:
+                    walk(children, f"{here}/{key}", str(stage.get("name")))
 
     walk(root.get("stages") or [], "/pipeline/stages", None)
     return out

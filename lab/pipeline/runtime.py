@@ -93,10 +93,11 @@ class StepError(Exception):
 class Interrupted(Exception):
     """FlowInterruptedException: the body was stopped with ``result`` (e.g. ABORTED)."""
 
-    def __init__(self, result: str, cause: str) -> None:
+    def __init__(self, result: str, cause: str, *, actual: bool = True) -> None:
         super().__init__(cause)
         self.result = result
         self.cause = cause
+        self.actual = actual  # False for a downstream failure (isActualInterruption)
 
 
 def where_in(locations: Mapping[str, int], source: str, pointer: str) -> str:

@@ -1,17 +1,15 @@
-"""The steps the local driver runs, as the plugins that define them behave.
+"""Running steps, and the block steps: withEnv, dir, withCredentials, timeout, retry,
+catchError, warnError; the registry of every step the local driver runs.
 
-Sources (read at the pinned tags unless said otherwise):
-- workflow-basic-steps 1098.v808b_fd7f8cf4 (jenkinsci/workflow-basic-steps-plugin,
-  src/main/java/org/jenkinsci/plugins/workflow/steps/): EchoStep, ErrorStep (an
-  AbortException), UnstableStep l.75-77 (``WARNING: msg``, build and stage UNSTABLE),
-  SleepStep l.99 (``Sleeping for <span>``), EnvStep (withEnv), PushdStep (dir),
-  TimeoutStepExecution l.132-197 (``Timeout set to expire in <span>``, ``Cancelling nested
-  steps due to timeout``; the interruption is ABORTED with cause ``Timeout has been
-  exceeded``), RetryStepExecution l.66-85 (``ERROR: msg`` then ``Retrying``; the
-  timeout of a block inside retry is retried), CatchErrorStep l.143-186 (defaults
-  buildResult FAILURE, stageResult SUCCESS; an interruption sets both to its result;
-  ``Setting overall build result to X``), WarnErrorStep (UNSTABLE/UNSTABLE).
-- shell.py for ``sh``; bindings.py for ``withCredentials``; filesteps.py for files.
+workflow-basic-steps 1098.v808b_fd7f8cf4 (jenkinsci/workflow-basic-steps-plugin,
+src/main/java/org/jenkinsci/plugins/workflow/steps/): EnvStep (withEnv), PushdStep (dir),
+TimeoutStepExecution l.132-197 (``Timeout set to expire in <span>``, ``Cancelling nested
+steps due to timeout``; the interruption is ABORTED with cause ``Timeout has been
+exceeded``), RetryStepExecution l.66-85 (``ERROR: msg`` then ``Retrying``; the timeout of
+a block inside retry is retried), CatchErrorStep l.143-186 (defaults buildResult
+FAILURE, stageResult SUCCESS; an interruption sets both to its result; ``Setting overall
+build result to X``), WarnErrorStep (UNSTABLE/UNSTABLE). bindings.py for
+``withCredentials``, basicsteps.py and filesteps.py for the others.
 """
 
 from __future__ import annotations
@@ -20,38 +18,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from lab.pipeline import bindings, filesteps
+from lab.pipeline import basicsteps, bindings, filesteps
 from lab.pipeline.context import Ctx, time_span
 from lab.pipeline.groovyexpr import Call, to_text
 from lab.pipeline.runtime import Cancel, Interrupted, NeedsStack, StepError, worse_than
-from lab.pipeline.shell import run_script
+from lab.pipeline.stepargs import Args, seconds_of
 
-# The parameter an unnamed argument fills (each step's @DataBoundConstructor).
-DEFAULT_PARAM = {
-    "sh": "script",
-    "echo": "message",
-    "error": "message",
-    "unstable": "message",
-    "warnError": "message",
-    "sleep": "time",
-    "dir": "path",
-    "retry": "count",
-    "timeout": "time",
-    "withEnv": "overrides",
-    "withCredentials": "bindings",
-    "readFile": "file",
-    "fileExists": "file",
-    "stash": "name",
-    "unstash": "name",
-    "archiveArtifacts": "artifacts",
-    "junit": "testResults",
-    "build": "job",
-    "checkout": "scm",
-}
-_UNITS = {"NANOSECONDS": 1e-9, "MICROSECONDS": 1e-6, "MILLISECONDS": 1e-3, "SECONDS": 1.0}
-_UNITS |= {"MINUTES": 60.0, "HOURS": 3600.0, "DAYS": 86400.0}
 # Block-scoped Groovy the local driver does not interpret.
-_STACK_ONLY = {
+STACK_ONLY = {
     "script": "script { }",
     "input": "input",
     "node": "node { }",
@@ -59,55 +33,6 @@ _STACK_ONLY = {
     "load": "load",
     "library": "library",
 }
-
-
-class Args:
-    """A step's arguments in the model's three shapes (named list, single, positional)."""
-
-    def __init__(self, ctx: Ctx, step: Mapping[str, Any], pointer: str) -> None:
-        self.ctx = ctx
-        self.pointer = pointer
-        self.default = DEFAULT_PARAM.get(str(step.get("name")), "")
-        raw = step.get("arguments", [])
-        self.named: dict[str, Mapping[str, Any]] = {}
-        self.positional: list[Mapping[str, Any]] = []
-        if isinstance(raw, dict):
-            self.positional = [raw]
-        elif isinstance(raw, list):
-            for item in raw:
-                if isinstance(item, dict) and "key" in item:
-                    self.named[str(item["key"])] = item["value"]
-                else:
-                    self.positional.append(item)
-
-    def has(self, name: str) -> bool:
-        return name in self.named or (name == self.default and bool(self.positional))
-
-    def get(self, name: str, default: Any = None) -> Any:
-        raw = self.named.get(name)
-        if raw is None and name == self.default and self.positional:
-            raw = self.positional[0]
-        if raw is None:
-            return default
-        return self.ctx.value(raw, self.pointer, **step_calls(self.ctx, self.pointer))
-
-    def require(self, name: str, step: str) -> Any:
-        if not self.has(name):
-            raise StepError(f"{step}: missing required parameter {name}")
-        return self.get(name)
-
-
-def step_calls(ctx: Ctx, pointer: str) -> dict[str, Callable[..., Any]]:
-    """Steps a value may call and use the result of (``"${sh(...).trim()}"``)."""
-
-    def sh(*args: Any, **kwargs: Any) -> Any:
-        return _sh_call(ctx, args[0] if args else kwargs.get("script"), kwargs)
-
-    return {
-        "sh": sh,
-        "readFile": lambda *a, **k: filesteps.read_file(ctx, a[0] if a else k.get("file")),
-        "fileExists": lambda *a, **k: filesteps.file_exists(ctx, a[0] if a else k.get("file")),
-    }
 
 
 def run_steps(ctx: Ctx, steps: Sequence[Mapping[str, Any]], pointer: str) -> None:
@@ -118,22 +43,28 @@ def run_steps(ctx: Ctx, steps: Sequence[Mapping[str, Any]], pointer: str) -> Non
 
 def run_step(ctx: Ctx, step: Mapping[str, Any], pointer: str) -> Any:
     name = str(step.get("name"))
-    if name in _STACK_ONLY:
-        raise NeedsStack(_STACK_ONLY[name], ctx.build.where(pointer))
+    if name in STACK_ONLY:
+        raise NeedsStack(STACK_ONLY[name], ctx.build.where(pointer))
     handler = STEPS.get(name)
     if handler is None:
         raise NeedsStack(f"step {name}", ctx.build.where(pointer))
     children = step.get("children")
-    args = Args(ctx, step, pointer)
-    if children is None:
-        label = args.get("label") if name == "sh" and args.has("label") else None
-        ctx.log(f"[Pipeline] {name}" + (f" ({label})" if label else ""))
-        return handler(ctx, args, None, pointer)
-    ctx.log(f"[Pipeline] {name}")
+    args = Args(ctx, step, pointer, basicsteps.step_calls(ctx, pointer))
     try:
-        return handler(ctx, args, children, f"{pointer}/children")
-    finally:
-        ctx.log(f"[Pipeline] // {name}")
+        if children is None:
+            label = args.get("label") if name == "sh" and args.has("label") else None
+            ctx.log(f"[Pipeline] {name}" + (f" ({label})" if label else ""))
+            return handler(ctx, args, None, pointer)
+        ctx.log(f"[Pipeline] {name}")
+        try:
+            return handler(ctx, args, children, f"{pointer}/children")
+        finally:
+            ctx.log(f"[Pipeline] // {name}")
+    except OSError as exc:  # a file step on a bad path, a missing `sh`: the step fails
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StepError(f"{name}: {exc.strerror or exc}{where}") from None
+    except ValueError as exc:  # e.g. retry('x'): a bad argument value
+        raise StepError(f"{name}: {exc}") from None
 
 
 def block(ctx: Ctx, children: Sequence[Mapping[str, Any]], pointer: str) -> None:
@@ -144,119 +75,22 @@ def block(ctx: Ctx, children: Sequence[Mapping[str, Any]], pointer: str) -> None
         ctx.log("[Pipeline] }")
 
 
-# ---- simple steps ---------------------------------------------------------------------
-
-
-def _sh_call(ctx: Ctx, script: Any, options: Mapping[str, Any]) -> Any:
-    ctx.require_node()
-    if script is None:
-        raise StepError("sh: missing required parameter script")
-    return_stdout = bool(options.get("returnStdout"))
-    return_status = bool(options.get("returnStatus"))
-    if return_stdout and return_status:
-        raise StepError("You may not select both returnStdout and returnStatus.")
-    result = run_script(
-        to_text(script),
-        cwd=ctx.cwd,
-        env=ctx.step_env(),
-        cancel=ctx.cancel,
-        emit=ctx.log,
-        return_stdout=return_stdout,
-    )
-    if ctx.stage is not None:
-        ctx.stage.run.returncode = result.returncode
-    if return_status:
-        return result.returncode
-    if result.returncode != 0:
-        if return_stdout and result.stdout:
-            ctx.log(result.stdout)  # DurableTaskStep: printed as a diagnostic
-        raise StepError(
-            f"script returned exit code {result.returncode}", returncode=result.returncode
-        )
-    return result.stdout if return_stdout else None
-
-
-def _sh(ctx: Ctx, args: Args, _children: Any, _pointer: str) -> Any:
-    options = {k: args.get(k) for k in ("returnStdout", "returnStatus") if args.has(k)}
-    return _sh_call(ctx, args.require("script", "sh"), options)
-
-
-def _echo(ctx: Ctx, args: Args, _children: Any, _pointer: str) -> None:
-    ctx.log(to_text(args.get("message", "")))
-
-
-def _error(ctx: Ctx, args: Args, _children: Any, _pointer: str) -> None:
-    raise StepError(to_text(args.require("message", "error")))
-
-
-def _unstable(ctx: Ctx, args: Args, _children: Any, _pointer: str) -> None:
-    message = to_text(args.require("message", "unstable"))
-    ctx.warn("UNSTABLE")
-    ctx.build.set_result("UNSTABLE")
-    ctx.log(f"WARNING: {message}")
-
-
-def seconds_of(time: Any, unit: Any, default_unit: str) -> float:
-    name = to_text(unit or default_unit).upper()
-    if name not in _UNITS:
-        raise StepError(f"unknown time unit {name}")
-    try:
-        return float(time) * _UNITS[name]
-    except (TypeError, ValueError):
-        raise StepError(f"not a number of {name.lower()}: {to_text(time)}") from None
-
-
-def _sleep(ctx: Ctx, args: Args, _children: Any, _pointer: str) -> None:
-    seconds = seconds_of(args.require("time", "sleep"), args.get("unit"), "SECONDS")
-    ctx.log(f"Sleeping for {time_span(seconds)}")
-    if ctx.cancel.wait(seconds):
-        ctx.cancel.raise_if_set()
-
-
-def _checkout(ctx: Ctx, _args: Args, _children: Any, _pointer: str) -> None:
-    ctx.require_node()
-    ctx.log("[local driver] checkout: the workspace was checked out before the build started")
-
-
-def _build(ctx: Ctx, args: Args, _children: Any, pointer: str) -> None:
-    job = to_text(args.require("job", "build"))
-    wait = bool(args.get("wait", True))
-    propagate = bool(args.get("propagate", True))
-    params: dict[str, str] = {}
-    for item in args.get("parameters", []) or []:
-        if not isinstance(item, Call) or "name" not in item.kwargs:
-            raise NeedsStack(f"build parameter {to_text(item)}", ctx.build.where(pointer))
-        params[to_text(item.kwargs["name"])] = to_text(item.kwargs.get("value", ""))
-    if ctx.build.downstream is None:
-        raise StepError(f"build job: '{job}' needs a downstream runner (none was given)")
-    ctx.log(f"Scheduling project: {job}")
-    result = ctx.build.downstream(job, params, wait)
-    if not wait:
-        return
-    ctx.log(f"Build {job} completed: {result}")
-    # pipeline-build-step (not read here): propagate fails the step with the
-    # downstream's result when it is not SUCCESS.
-    if propagate and result != "SUCCESS":
-        raise Interrupted(
-            result, f"{job} completed with status {result} (propagate: false to ignore)"
-        )
-
-
 # ---- block steps -------------------------------------------------------------------------
 
 
 def env_overrides(env: Mapping[str, str], overrides: Sequence[str]) -> dict[str, str]:
-    """EnvVars.override: ``K=`` removes K; ``PATH+X=v`` prepends v to PATH."""
+    """EnvVars.override (jenkinsci/jenkins core/src/main/java/hudson/EnvVars.java l.145-168
+    at ff9430ee): ``K=`` removes K; ``PATH+X=v`` prepends ``v:`` to PATH."""
     out = dict(env)
     for item in overrides:
         key, sep, value = to_text(item).partition("=")
         if not sep:
             raise StepError(f"withEnv: {to_text(item)!r} is not KEY=VALUE")
-        if "+" in key:
-            base = key.split("+", 1)[0]
-            out[base] = value + (":" + out[base] if out.get(base) else "")
-        elif value == "":
+        if value == "":
             out.pop(key, None)
+        elif "+" in key[1:]:
+            base = key.split("+", 1)[0]
+            out[base] = value + (":" + out[base] if base in out else "")
         else:
             out[key] = value
     return out
@@ -284,22 +118,31 @@ def _with_credentials(ctx: Ctx, args: Args, children: Any, pointer: str) -> None
         ctx.build.masker.add(bound.secret.values())
         if bound.secret:
             ctx.log(bindings.masking_line(bound))
-        block(ctx.child(env={**ctx.env, **bound.env()}), children, pointer)
+        inner = ctx.child(
+            env={**ctx.env, **bound.env()}, sensitive=ctx.sensitive | set(bound.secret)
+        )
+        block(inner, children, pointer)
     finally:
         bound.release()
 
 
-def with_timeout(ctx: Ctx, seconds: float, body: Callable[[Ctx], None]) -> None:
-    """The timeout step around ``body``: ABORTED with ``Timeout has been exceeded``."""
+def with_timeout(
+    ctx: Ctx, seconds: float, body: Callable[[Ctx], None], *, announce: str = ""
+) -> None:
+    """The timeout step around ``body``: ABORTED with ``Timeout has been exceeded``.
+    ``announce`` replaces the step's own first line (the driver's per-stage bound)."""
     inner = ctx.child(cancel=Cancel(ctx.cancel))
     fired = threading.Event()
 
     def expire() -> None:
         fired.set()
+        if announce:
+            ctx.log(announce)
         ctx.log("Cancelling nested steps due to timeout")
         inner.cancel.set(Interrupted("ABORTED", "Timeout has been exceeded"))
 
-    ctx.log(f"Timeout set to expire in {time_span(seconds)}")
+    if not announce:
+        ctx.log(f"Timeout set to expire in {time_span(seconds)}")
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
     timer.start()
@@ -352,7 +195,11 @@ def catch_error(
     try:
         body(ctx)
     except (StepError, Interrupted) as exc:
-        if isinstance(exc, Interrupted) and (not catch_interruptions or ctx.cancel.reason()):
+        if (
+            isinstance(exc, Interrupted)
+            and exc.actual
+            and (not catch_interruptions or ctx.cancel.reason())
+        ):
             raise  # an interruption of an enclosing block (timeout, failFast) goes on
         if message:
             ctx.log(f"ERROR: {message}")
@@ -398,13 +245,13 @@ def _file_step(fn: Callable[[Ctx, Args], Any]) -> Handler:
 
 
 STEPS: dict[str, Handler] = {
-    "sh": _sh,
-    "echo": _echo,
-    "error": _error,
-    "unstable": _unstable,
-    "sleep": _sleep,
-    "checkout": _checkout,
-    "build": _build,
+    "sh": basicsteps.sh_step,
+    "echo": basicsteps.echo_step,
+    "error": basicsteps.error_step,
+    "unstable": basicsteps.unstable_step,
+    "sleep": basicsteps.sleep_step,
+    "checkout": basicsteps.checkout_step,
+    "build": basicsteps.build_step,
     "withEnv": _with_env,
     "dir": _dir,
     "withCredentials": _with_credentials,

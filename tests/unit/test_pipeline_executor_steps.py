@@ -95,6 +95,7 @@ def test_every_bound_secret_form_is_masked(tmp_path: Path) -> None:
                 children=[
                     sh(script),
                     echo(expr("\"stdout: ${sh(script: 'printf %s $TOKEN', returnStdout: true)}\"")),
+                    sh(expr('"echo interpolated $TOKEN $P"')),
                 ],
             ),
         ),
@@ -109,6 +110,11 @@ def test_every_bound_secret_form_is_masked(tmp_path: Path) -> None:
             assert secret not in stage_run.output
     assert base64.b64encode(b"tok-SECRET-123").decode() not in result.log
     assert "stdout: ****" in result.log
+    assert (
+        'Warning: A secret was passed to "sh" using Groovy String interpolation, which is '
+        "insecure.\n\t\t Affected argument(s) used the following variable(s): [C_PSW, P, TOKEN]"
+    ) in result.log
+    assert 'A secret was passed to "echo"' in result.log  # the returnStdout value
     assert "U=bob" in result.log and "KU=git" in result.log  # usernames are not secret
     assert "C=**** C_PSW=**** C_USR=bob" in result.log
     assert "Masking supported pattern matches of $P or $UP or $TOKEN or $SF or $KF or $KP" in (
@@ -126,6 +132,7 @@ def test_every_bound_secret_form_is_masked(tmp_path: Path) -> None:
 def test_extra_secrets_and_password_parameters_are_masked(tmp_path: Path) -> None:
     doc = pipeline(
         stage("S", sh('echo "token=$GIT_TOKEN pw=$PW"')),
+        stage("Unbound", sh("echo tok-SECRET-123 is not bound here")),
         parameters={
             "parameters": [
                 {
@@ -143,6 +150,7 @@ def test_extra_secrets_and_password_parameters_are_masked(tmp_path: Path) -> Non
         tmp_path, doc, env={"GIT_TOKEN": "git-tok-9"}, secrets=["git-tok-9"], out=lines.append
     )
     assert "token=**** pw=****" in result.log
+    assert "**** is not bound here" in result.log
     assert not any("git-tok-9" in line or "param-pw" in line for line in lines)
 
 
@@ -218,18 +226,33 @@ def test_junit_failures_make_the_build_unstable(tmp_path: Path) -> None:
     assert "next still runs" in result.log and "NO\n" not in result.log
     empty = run(tmp_path, pipeline(stage("T", step("junit", "none/*.xml"))))
     assert empty.result == "FAILURE"
-    assert "No test report files were found. Configuration error?" in empty.log
+    assert "ERROR: No test report files were found. Configuration error?" in empty.log
+    allowed = run(
+        tmp_path, pipeline(stage("T", step("junit", testResults="x/*", allowEmptyResults=True)))
+    )
+    assert allowed.result == "SUCCESS"
+    assert "None of the test reports contained any result" in allowed.log
+    no_tests = pipeline(
+        stage("T", step("writeFile", file="r/e.xml", text="<testsuite/>"), step("junit", "r/*.xml"))
+    )
+    assert "ERROR: None of the test reports contained any result" in run(tmp_path, no_tests).log
 
 
 def test_stash_and_unstash_between_stages(tmp_path: Path) -> None:
     doc = pipeline(
         stage("Make", sh("mkdir -p dist && echo payload > dist/p.txt && echo x > other.txt")),
-        stage("Stash", step("stash", name="dist", includes="dist/**"), step("deleteDir")),
+        stage(
+            "Stash",
+            step("stash", name="dist", includes="dist/**"),
+            step("stash", name="dist", includes="dist/**"),
+            step("deleteDir"),
+        ),
         stage("Use", step("unstash", "dist"), sh("cat dist/p.txt; test ! -e other.txt")),
         stage("Missing", step("unstash", "nope")),
     )
     result = run(tmp_path, doc)
     assert "Stashed 1 file(s)" in result.log
+    assert "Warning: overwriting stash \u2018dist\u2019" in result.log
     assert result.stage("Use").status == "SUCCESS"
     assert "payload" in result.stage("Use").output
     assert "No such saved stash \u2018nope\u2019" in result.log
@@ -289,6 +312,10 @@ def test_build_job_goes_through_downstream(tmp_path: Path) -> None:
     doc = pipeline(
         stage("Train", step("build", job="train", parameters=params)),
         stage("Async", step("build", job="broken", wait=False)),
+        stage(
+            "Caught",
+            step("catchError", catchInterruptions=False, children=[step("build", job="broken")]),
+        ),
         stage("Chain", step("build", job="broken")),
     )
     result = run(tmp_path, doc, downstream=downstream)
@@ -296,10 +323,15 @@ def test_build_job_goes_through_downstream(tmp_path: Path) -> None:
         ("train", {"MODEL": "m1", "FULL": "true"}, True),
         ("broken", {}, False),
         ("broken", {}, True),
+        ("broken", {}, True),
     ]
     assert result.result == "FAILURE"
     assert result.stage("Chain").status == "FAILURE"
     assert "broken completed with status FAILURE" in result.log
+    # A downstream failure is not an actual interruption: catchError catches it anyway and
+    # the build goes on ("Chain" ran); the step's WarningAction marks the stage FAILURE.
+    assert result.stage("Caught").status == "FAILURE"
+    assert not result.stage("Chain").skipped
 
     alone = run(tmp_path, pipeline(stage("Train", step("build", "train"))))
     assert alone.result == "FAILURE"
@@ -373,3 +405,17 @@ def test_secret_file_permissions_are_private(tmp_path: Path) -> None:
     )
     run(tmp_path, doc)
     assert (tmp_path / "ws" / "dirmode.txt").read_text().strip() == oct(stat.S_IRWXU)[2:]
+
+
+def test_file_errors_fail_the_step_and_agent_none_has_no_workspace(tmp_path: Path) -> None:
+    (tmp_path / "ws" / "adir").mkdir(parents=True)
+    result = run(tmp_path, pipeline(stage("W", step("writeFile", file="adir", text="x"))))
+    assert result.result == "FAILURE"
+    assert "ERROR: writeFile: Is a directory" in result.log
+
+    doc = pipeline(stage("NoNode", echo("echo is fine"), sh("true")))
+    doc["pipeline"]["agent"] = {"type": "none"}
+    result = run(tmp_path, doc)
+    assert result.result == "FAILURE"
+    assert "echo is fine" in result.log
+    assert "requires a node context while \u2018agent none\u2019 was specified" in result.log

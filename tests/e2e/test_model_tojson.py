@@ -1,7 +1,8 @@
 """The declarative model checked by Jenkins itself: for every shipped Jenkinsfile (those
 of projects/, whose steps the lab's plugins all provide), lab.pipeline.model's JSON
 equals what the lab's Jenkins answers to ``POST /pipeline-model-converter/toJson`` (the
-plugin's Converter, with the installed plugins' step descriptors). Skipped, with the reason, where no Docker engine answers."""
+plugin's Converter, with the installed plugins' step descriptors). Skipped, with the
+reason, where no Docker engine answers."""
 
 from __future__ import annotations
 

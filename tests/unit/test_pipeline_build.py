@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from lab.pipeline.executor import PipelineRun
 
 from lab.config import LabConfig
 from lab.errors import ConfigError
@@ -27,6 +26,7 @@ from lab.pipeline.buildenv import (
     lab_global_env,
     lab_node_env,
 )
+from lab.pipeline.executor import PipelineRun
 from lab.wait import poll
 
 if groovy_available() is not None:  # the CI installs it (.ci/run); say why, never fake

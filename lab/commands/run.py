@@ -71,11 +71,6 @@ def _run(args: argparse.Namespace, cfg: LabConfig) -> int:
     from lab.pipeline import localrun
 
     read_text_file(args.jenkinsfile, "a Jenkinsfile")
-    print(f"{args.jenkinsfile}: the stages")
-    for line in localrun.describe_plan(args.jenkinsfile):
-        print(line)
-    if args.plan:
-        return 0
     request = localrun.RunRequest(
         jenkinsfile=args.jenkinsfile,
         branch=args.branch,
@@ -87,6 +82,11 @@ def _run(args: argparse.Namespace, cfg: LabConfig) -> int:
         credentials_file=args.credentials,
         keep=args.keep,
     )
+    print(f"{args.jenkinsfile}: the stages")
+    for line in localrun.describe_plan(args.jenkinsfile):
+        print(line)
+    if args.plan:
+        return 0
     run, root = localrun.run(cfg, request, out=lambda line: print(line, flush=True))
     print(f"\n{args.jenkinsfile}: {run.result}")
     for line in localrun.summary(run):

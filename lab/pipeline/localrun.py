@@ -55,7 +55,8 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def repository_of(jenkinsfile: Path) -> Path:
-    """The git work tree holding ``jenkinsfile`` (lab run builds a commit, as Jenkins does)."""
+    """The git work tree holding ``jenkinsfile`` (lab run builds a commit, as Jenkins does);
+    errors name the path as given."""
     if not jenkinsfile.is_file():
         raise ConfigError(f"{jenkinsfile}: no such Jenkinsfile")
     proc = subprocess.run(
@@ -136,8 +137,8 @@ def run(
 ) -> tuple[PipelineRun, Path]:
     """Build HEAD of the Jenkinsfile's repository; (the run, the run's directory).
     The directory is removed when the build succeeds (unless ``keep``) or cannot start."""
+    repo = repository_of(request.jenkinsfile)
     jenkinsfile = request.jenkinsfile.resolve()
-    repo = repository_of(jenkinsfile)
     root = _run_dir(cfg, jenkinsfile.parent.name)
     try:
         result = _build(cfg, request, jenkinsfile, repo, root, out, bot_user)

@@ -46,6 +46,7 @@ def test_help_lists_the_commands_and_exit_codes(capsys):
         "project",
         "scenario",
         "lint",
+        "run",
         "exercise",
     ):
         assert f"    {command} " in out

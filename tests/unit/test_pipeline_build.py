@@ -161,6 +161,7 @@ def build(
     credentials: dict[str, tuple[str, str]] | None = None,
     stage_timeout: float = 60,
     node_env: dict[str, str] | None = None,
+    **options: Any,
 ) -> Build:
     order = tmp_path / f"order-{uuid.uuid4().hex[:6]}"
     env = {"PATH": os.environ["PATH"], "ORDER_FILE": str(order), **jenkins_env, **(extra or {})}
@@ -175,6 +176,7 @@ def build(
         stage_timeout=stage_timeout,
         git_credentials=(BOT, project.token),
         node_env=node_env,
+        **options,
     )
     secret = Path(f"{order}.secret")
     child = Path(f"{order}.child")
@@ -399,43 +401,20 @@ def test_a_replayed_jenkinsfile_runs_instead_of_the_committed_one(project: Proje
         "pipeline {\n  agent any\n  stages {\n"
         "    stage('Only') { steps { sh 'ci/step.sh only' } }\n  }\n}\n"
     )
-    order = tmp_path / "order-replay"
-    run = run_build(
-        clone_url=project.url,
-        commit=project.head,
-        workspace=tmp_path / "ws-replay",
-        env={
-            "PATH": os.environ["PATH"],
-            "ORDER_FILE": str(order),
-            **jenkins_env_for_branch("main"),
-        },
-        credentials={},
-        git_credentials=(BOT, project.token),
-        jenkinsfile=replay,
-    )
-    assert run.result == "SUCCESS", run.log
-    assert order.read_text().split() == ["only"]
-    assert f"Replaying {replay}" in run.log
+    env = jenkins_env_for_branch("main")
+    b = build(project, tmp_path, project.head, env, credentials={}, jenkinsfile=replay)
+    assert b.run.result == "SUCCESS", b.run.log
+    assert b.order == ["only"]
+    assert f"Replaying {replay}" in b.run.log
 
 
 def test_stage_selection_skips_the_named_stages_and_says_so(project: Project, tmp_path: Path):
-    order = tmp_path / "order-select"
-    run = run_build(
-        clone_url=project.url,
-        commit=project.head,
-        workspace=tmp_path / "ws-select",
-        env={
-            "PATH": os.environ["PATH"],
-            "ORDER_FILE": str(order),
-            **jenkins_env_for_branch("main"),
-        },
-        credentials={},
-        git_credentials=(BOT, project.token),
-        skip_stages=("First", "Branch only"),
-    )
-    assert run.result == "SUCCESS", run.log
-    assert order.read_text().split() == ["last"]
-    assert run.stage("First").skipped and run.stage("First").reason == "stage selection"
+    env = jenkins_env_for_branch("main")
+    b = build(project, tmp_path, project.head, env, skip_stages=("First", "Branch only"))
+    assert b.run.result == "SUCCESS", b.run.log
+    assert b.order == ["last"]
+    first = b.run.stage("First")
+    assert first.skipped and first.reason == "stage selection"
 
 
 # ---- Jenkins' environment --------------------------------------------------------------------

@@ -8,6 +8,9 @@
   semantics on this host; constructs it cannot run stop the build with "needs the stack
   driver" and the Jenkinsfile line.
 
-The local driver and ``lab run`` use this package. Nothing here is imported on
+Around them: ``checkout`` (Jenkins' git checkout of a build's commit), ``buildenv`` (the
+environment the lab's Jenkins gives a build), ``build`` (one build: checkout, model,
+executor; what the local driver runs) and ``localrun`` (``lab run``). The local driver
+and ``lab run`` use this package. Nothing here is imported on
 ``lab up``'s path, and this module imports nothing heavy.
 """

@@ -145,6 +145,8 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
     )
     changes = []
     for name, path in shipped_projects(cfg):
+        if not (path / ".dvc").is_dir():
+            continue  # no DVC data (cd4ml-train keeps its results on S3 without DVC)
         before = storage.object_count(cfg.dvc_bucket)
         with tempfile.TemporaryDirectory(prefix=f"lab-seed-{name}-") as tmp:
             checkout = Path(tmp) / name

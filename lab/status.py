@@ -36,6 +36,7 @@ def service_urls(cfg: LabConfig) -> dict[str, str]:
             if cfg.s3 == "seaweedfs"
             else {"minio": f"{cfg.minio_url} (console {cfg.minio_console_url})"}
         ),
+        "pypi": f"{cfg.pypi_url}/simple/ (private package index)",
         "docker": "(internal: pipeline agents)",
     }
 

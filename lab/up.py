@@ -4,12 +4,13 @@ Order (data flows one way: config + secrets -> stack -> bootstrap):
 
 1. prerequisites (``lab doctor``), fail early with its fixes
 2. secrets generated if absent (0600)
-3. ``docker compose up --wait`` for the Docker engine, Gitea and the S3 service
-   (MinIO, or SeaweedFS with ``LAB_S3=seaweedfs``)
+3. ``docker compose up --wait`` for the Docker engine, Gitea, the private package index
+   (pypiserver) and the S3 service (MinIO, or SeaweedFS with ``LAB_S3=seaweedfs``)
 4. Gitea site admin (``gitea admin user create`` in the container)
 5. S3: bucket, DVC user with least privilege on it (lab/clients/s3admin.py)
 6. Gitea: bot user and token, organisation, one repo per project, webhooks
-7. DVC data of each project pushed to the bucket (no-op when present)
+7. DVC data of each project pushed to the bucket (no-op when present); each project's
+   private package (``projects/*/packages/*``) published to the index (no-op when present)
 8. ``docker compose up --wait`` for Jenkins (it needs the bot token)
 9. Jenkins: ready, seed job run when a project has no job yet, jobs present
 """
@@ -164,6 +165,15 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
     return changes
 
 
+def publish_packages(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[str]:
+    """Each project's private package (projects/*/packages/*) into the private index."""
+    from lab.clients.pypi import PyPIClient
+    from lab.packages import package_sources, publish
+
+    index = PyPIClient(cfg.pypi_url, secrets.require("PYPI_USER"), secrets.require("PYPI_PASSWORD"))
+    return publish(package_sources(all_projects(cfg)), index, progress=reporter.note)
+
+
 def jenkins_client(cfg: LabConfig, secrets: Secrets) -> JenkinsClient:
     return JenkinsClient(
         cfg.jenkins_url,
@@ -244,6 +254,8 @@ def lab_up(
         changes += bootstrap.converge_gitea(cfg, secrets, all_projects(cfg), progress=reporter.note)
     with reporter.phase("dvc: initial data in the bucket"):
         changes += seed_dvc_data(cfg, secrets, reporter)
+    with reporter.phase("pypi: the projects' private packages"):
+        changes += publish_packages(cfg, secrets, reporter)
     with reporter.phase(f"starting {', '.join(STAGE_TWO)} (docker compose up --wait)"):
         compose.up(STAGE_TWO, timeout=cfg.timeout_up)
     with reporter.phase("jenkins: ready, seed job, multibranch jobs"):
@@ -282,6 +294,7 @@ def summary(cfg: LabConfig, secrets: Secrets) -> str:
         ("Jenkins", cfg.jenkins_url, secrets.get("JENKINS_ADMIN_USER", "")),
         ("Gitea", cfg.gitea_url, secrets.get("GITEA_ADMIN_USER", "")),
         *_s3_rows(cfg, secrets),
+        ("Private index", cfg.pypi_url + "/simple/", secrets.get("PYPI_USER", "")),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {url:<28} user: {user}" for name, url, user in rows]

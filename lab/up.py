@@ -202,7 +202,7 @@ def converge_jenkins(
     jenkins = jenkins_client(cfg, secrets)
     jenkins.wait_ready(timeout=timeout, progress=reporter.note)
     repos = _org_projects(cfg, secrets)
-    wanted = {f"{cfg.org}/{name}" for name in repos}
+    wanted = expected_jobs(cfg.org, repos)
     existing = {f"{cfg.org}/{name}" for name in jenkins.list_jobs(cfg.org)}
     missing, stale = sorted(wanted - existing), sorted(existing - wanted)
     if not (missing or stale or always_seed):
@@ -219,6 +219,18 @@ def converge_jenkins(
     return [f"seeded Jenkins job {job}" for job in missing] + [
         f"deleted Jenkins job {job} (its repository is gone)" for job in stale
     ]
+
+
+# Repositories that also get chained jobs (folder <repo>-chain): the default of
+# LAB_CHAIN_PROJECTS in seed-jobs/projects.groovy (a test keeps both equal).
+CHAIN_PROJECTS = ("cd4ml-train",)
+
+
+def expected_jobs(org: str, repos: list[str]) -> set[str]:
+    """The items the seed job makes at the top of the org folder for ``repos``."""
+    return {f"{org}/{name}" for name in repos} | {
+        f"{org}/{name}-chain" for name in repos if name in CHAIN_PROJECTS
+    }
 
 
 def _org_projects(cfg: LabConfig, secrets: Secrets) -> list[str]:

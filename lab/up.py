@@ -10,7 +10,8 @@ Order (data flows one way: config + secrets -> stack -> bootstrap):
 5. S3: bucket, DVC user with least privilege on it (lab/clients/s3admin.py)
 6. Gitea: bot user and token, organisation, one repo per project, webhooks
 7. DVC data of each project pushed to the bucket (no-op when present); each project's
-   private package (``projects/*/packages/*``) published to the index (no-op when present)
+   private package (``projects/*/packages/*``) published to the index (no-op when present);
+   the agent images of the Docker cloud built on the engine (lab/agents.py)
 8. ``docker compose up --wait`` for Jenkins (it needs the bot token)
 9. Jenkins: ready, seed job run when a project has no job yet, jobs present
 """
@@ -24,6 +25,7 @@ from secrets import token_hex
 import requests
 
 from lab import bootstrap
+from lab.agents import build_agent_images
 from lab.clients.jenkins import JenkinsClient
 from lab.config import S3_NAMES, LabConfig
 from lab.doctor import format_checks, raise_on_fatal, run_checks
@@ -268,6 +270,8 @@ def lab_up(
         changes += seed_dvc_data(cfg, secrets, reporter)
     with reporter.phase("pypi: the projects' private packages"):
         changes += publish_packages(cfg, secrets, reporter)
+    with reporter.phase("docker: agent images of the cloud's templates"):
+        changes += build_agent_images(cfg.projects_dir, compose, progress=reporter.note)
     with reporter.phase(f"starting {', '.join(STAGE_TWO)} (docker compose up --wait)"):
         compose.up(STAGE_TWO, timeout=cfg.timeout_up)
     with reporter.phase("jenkins: ready, seed job, multibranch jobs"):

@@ -262,8 +262,8 @@ def test_credentials_come_from_secrets_never_literals(jcasc: dict[str, Any]) -> 
     assert creds["GIT_PAT"]["username"] == "${GITEA_BOT_USER}"
     assert creds["GIT_PAT"]["password"] == "${GITEA_BOT_TOKEN}"
     for cred_id, body in creds.items():
-        if body["kind"] == "file":
-            continue  # test_file_credentials_read_the_files_check_env_writes
+        if body["kind"] in ("file", "x509ClientCert"):
+            continue  # test_file_credentials_..., test_docker_cloud_...
         assert body["kind"] == "usernamePassword", cred_id
         for field in ("username", "password"):
             assert JCASC_VAR.fullmatch(body[field]), f"{cred_id}.{field} is a literal"
@@ -583,3 +583,50 @@ def test_entrypoint_moves_secrets_to_private_files(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert jenkins_env["JENKINS_ADMIN_USER"] == values["JENKINS_ADMIN_USER"]
     assert proc.stdout == "" and all(v not in proc.stderr for v in values.values())
+
+
+# ---- the Docker cloud: on-demand labelled agents ---------------------------------------
+
+
+def test_docker_cloud_reaches_the_labs_engine_over_tls_with_its_certificates(
+    jcasc: dict[str, Any],
+) -> None:
+    (cloud,) = [c["docker"] for c in jcasc["jenkins"]["clouds"]]
+    host = cloud["dockerApi"]["dockerHost"]
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    assert host["uri"] == compose["jenkins"]["environment"]["DOCKER_HOST"] == "tcp://docker:2376"
+    tls = credentials(jcasc)[host["credentialsId"]]
+    assert tls["kind"] == "x509ClientCert" and tls["scope"] == "SYSTEM"
+    cert_dir = compose["jenkins"]["environment"]["DOCKER_CERT_PATH"]
+    assert f"docker-certs:{cert_dir}:ro" in compose["jenkins"]["volumes"]
+    for field, name in (
+        ("clientKeySecret", "key.pem"),
+        ("clientCertificate", "cert.pem"),
+        ("serverCaCertificate", "ca.pem"),
+    ):
+        assert tls[field] == "${readFile:" + f"{cert_dir}/{name}" + "}", field
+    assert 0 < cloud["containerCap"] <= 4
+
+
+def test_every_agent_label_of_the_projects_has_a_template_with_its_image() -> None:
+    from lab.agents import AGENT_IMAGES
+
+    jcasc = yaml.safe_load(JCASC_FILE.read_text())
+    (cloud,) = [c["docker"] for c in jcasc["jenkins"]["clouds"]]
+    templates = {t["labelString"]: t for t in cloud["templates"]}
+    used = set()
+    for path in (ROOT / "projects").rglob("*Jenkinsfile"):
+        used |= set(re.findall(r"agent \{ label '([^']+)' \}", path.read_text()))
+    assert used and used <= set(templates), f"labels without a template: {used - set(templates)}"
+    built = {a.label: a for a in AGENT_IMAGES}
+    for label, template in templates.items():
+        assert template["mode"] == "EXCLUSIVE", label
+        # One build per container, then removed; an unused one goes after a minute.
+        assert template["retentionStrategy"] == {"idleMinutes": 1}, label
+        assert template["removeVolumes"] is True, label
+        # Never pulled: `lab up` builds it on the engine (lab/agents.py).
+        assert template["pullStrategy"] == "PULL_NEVER", label
+        assert template["dockerTemplateBase"]["image"] == built[label].image, label
+        assert template["dockerTemplateBase"]["network"] == "host", label
+        assert "attach" in template["connector"], label
+        assert (ROOT / "projects" / built[label].project / built[label].dockerfile).is_file()

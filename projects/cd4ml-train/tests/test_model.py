@@ -32,7 +32,10 @@ def test_prepare_is_byte_stable(tmp_path):
         ({"PROBLEM": "wine", "N_ESTIMATORS": "many", "MAX_DEPTH": "3"}, "N_ESTIMATORS='many'"),
         ({"PROBLEM": "wine", "N_ESTIMATORS": "5", "MAX_DEPTH": "0"}, "MAX_DEPTH=0: out of range"),
         ({"PROBLEM": "wine", "N_ESTIMATORS": "5"}, "missing parameter(s): MAX_DEPTH"),
-        ({"PROBLEM": "wine", "N_ESTIMATORS": "5", "MAX_DEPTH": "3", "TEST_SIZE": "0.9"}, "TEST_SIZE"),
+        (
+            {"PROBLEM": "wine", "N_ESTIMATORS": "5", "MAX_DEPTH": "3", "TEST_SIZE": "0.9"},
+            "TEST_SIZE=0.9: out of range",
+        ),
     ],
 )
 def test_invalid_parameters_are_named(values, message):

@@ -28,25 +28,15 @@ class TrainParams:
     seed: int
 
 
-def _int(name: str, raw: object) -> int:
-    low, high = LIMITS[name]
+def _number(name: str, raw: object, cast: type, low: float, high: float):
+    """``raw`` as ``cast`` (int or float) within [low, high]; ParamError naming it."""
+    kind = "an integer" if cast is int else "a number"
     try:
-        value = int(str(raw).strip())
+        value = cast(str(raw).strip())
     except ValueError:
-        raise ParamError(f"{name}={raw!r}: not an integer (allowed: {low}..{high})") from None
+        raise ParamError(f"{name}={raw!r}: not {kind} (allowed: {low}..{high})") from None
     if not low <= value <= high:
         raise ParamError(f"{name}={value}: out of range (allowed: {low}..{high})")
-    return value
-
-
-def _test_size(raw: object) -> float:
-    low, high = TEST_SIZE
-    try:
-        value = float(str(raw).strip())
-    except ValueError:
-        raise ParamError(f"TEST_SIZE={raw!r}: not a number (allowed: {low}..{high})") from None
-    if not low <= value <= high:
-        raise ParamError(f"TEST_SIZE={value}: out of range (allowed: {low}..{high})")
     return value
 
 
@@ -61,9 +51,9 @@ def validate(values: Mapping[str, object], *, seed: int) -> TrainParams:
         raise ParamError(f"PROBLEM={problem!r}: unknown (allowed: {', '.join(sorted(PROBLEMS))})")
     return TrainParams(
         problem=problem,
-        n_estimators=_int("N_ESTIMATORS", values["N_ESTIMATORS"]),
-        max_depth=_int("MAX_DEPTH", values["MAX_DEPTH"]),
-        test_size=_test_size(values.get("TEST_SIZE") or 0.3),
+        n_estimators=_number("N_ESTIMATORS", values["N_ESTIMATORS"], int, *LIMITS["N_ESTIMATORS"]),
+        max_depth=_number("MAX_DEPTH", values["MAX_DEPTH"], int, *LIMITS["MAX_DEPTH"]),
+        test_size=_number("TEST_SIZE", values.get("TEST_SIZE") or 0.3, float, *TEST_SIZE),
         seed=seed,
     )
 

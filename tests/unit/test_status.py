@@ -62,3 +62,29 @@ def test_lab_up_summary_names_the_s3_service_that_runs(tmp_path):
     assert "SeaweedFS S3 API  http://localhost:9000" in seaweedfs
     assert "MinIO" not in seaweedfs and "9001" not in seaweedfs
     assert "Private index     http://localhost:8081/simple/" in seaweedfs
+
+
+def test_job_rows_reach_the_branches_of_a_multibranch_job_inside_a_folder():
+    """The training project's chain folder holds pipeline jobs and a multibranch job."""
+    from lab.clients.jenkins import JenkinsClient
+    from lab.status import job_rows
+    from tests.fakes.jenkins import FakeJenkins, run
+
+    fake = FakeJenkins()
+    fake.add_job("cd4ml", folder=True)
+    fake.add_job("cd4ml/cd4ml-demo", folder=True)
+    fake.add_job("cd4ml/cd4ml-demo/main", run(3))
+    fake.add_job("cd4ml/cd4ml-train-chain", folder=True)
+    fake.add_job("cd4ml/cd4ml-train-chain/preprocess", folder=True)
+    fake.add_job("cd4ml/cd4ml-train-chain/preprocess/main", run(2, result="FAILURE"))
+    fake.add_job("cd4ml/cd4ml-train-chain/test")
+    fake.add_job("cd4ml/new", folder=True)
+    client = JenkinsClient("http://jenkins.test", "lab-admin", "pw", timeout=3)
+    client.server._session.mount("http://", fake)
+    rows = {r.job: r.last_build for r in job_rows(client, "cd4ml")}
+    assert rows == {
+        "cd4ml/cd4ml-demo/main": "#3 SUCCESS",
+        "cd4ml/cd4ml-train-chain/preprocess/main": "#2 FAILURE",
+        "cd4ml/cd4ml-train-chain/test": "no builds",
+        "cd4ml/new": "(no branches)",
+    }

@@ -73,7 +73,7 @@ def test_training_job_parameters_environment_timeout_and_results():
         assert re.search(rf"string\(name: '{name}'", body), name
         assert f'{name} = "${{params.{name}}}"' in body, f"{name} not derived from params"
     assert (
-        'RESULTS_URL = "s3://${env.LAB_DVC_BUCKET}/${params.PROBLEM}/${env.BUILD_NUMBER}"' in body
+        'RESULTS_URL = "s3://${env.LAB_DVC_BUCKET}/${params.PROBLEM}/${env.BUILD_TAG}"' in body
     )
     flat = re.sub(r"\s+", " ", body)
     assert "timeout(time: 10, unit: 'MINUTES') { sh 'ci/train.sh' }" in flat

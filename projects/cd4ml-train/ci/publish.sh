@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage "Publish results": out/ (data, model, metrics) to RESULTS_URL, the marker object
 # last (trainkit.store), so only a complete result ever looks complete.
-# Environment: RESULTS_URL (s3://<bucket>/<problem>/<build>), DVC_S3_ENDPOINT (the lab's
+# Environment: RESULTS_URL (s3://<bucket>/<problem>/<BUILD_TAG>), DVC_S3_ENDPOINT (the lab's
 #   S3 service), AWS_SHARED_CREDENTIALS_FILE (Jenkins file credential s3-credentials).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

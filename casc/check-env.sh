@@ -8,11 +8,15 @@
 #    in a pipeline does not print them. Hygiene, not isolation: builds run on the
 #    controller as the same user and can read $SECRETS and jenkins_home
 #    (compose/README.md, "Jenkinsfiles are trusted code").
+#    Two secrets are files for pipelines, built here and read by JCasC's
+#    ${readFileBase64:...} into `file` credentials: pip.conf (credential pip-conf: the
+#    private index URL with PYPI_USER/PYPI_PASSWORD) and s3-credentials (credential
+#    s3-credentials: an AWS shared-credentials file of the DVC user).
 # 3. Drop plugins the image no longer ships (see below).
 set -euo pipefail
 
-required=(JENKINS_ADMIN_USER JENKINS_ADMIN_PASSWORD GITEA_BOT_USER GITEA_BOT_TOKEN DVC_ACCESS_KEY DVC_SECRET_KEY)
-secret=(JENKINS_ADMIN_PASSWORD GITEA_BOT_TOKEN DVC_ACCESS_KEY DVC_SECRET_KEY)
+required=(JENKINS_ADMIN_USER JENKINS_ADMIN_PASSWORD GITEA_BOT_USER GITEA_BOT_TOKEN DVC_ACCESS_KEY DVC_SECRET_KEY PYPI_USER PYPI_PASSWORD)
+secret=(JENKINS_ADMIN_PASSWORD GITEA_BOT_TOKEN DVC_ACCESS_KEY DVC_SECRET_KEY PYPI_PASSWORD)
 
 missing=()
 for name in "${required[@]}"; do
@@ -30,6 +34,13 @@ fi
 
 secrets_dir="${SECRETS:?SECRETS (directory for JCasC secret files) is not set}"
 umask 077
+# In-network URL of the private index (compose service `pypi`); pip never prints the
+# password of an index URL. The credentials live only in this 0600 file and in Jenkins'
+# encrypted credential store.
+printf '[global]\nindex-url = http://%s:%s@pypi:8080/simple/\ndisable-pip-version-check = true\ntimeout = 20\n' \
+    "$PYPI_USER" "$PYPI_PASSWORD" >"$secrets_dir/pip.conf"
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+    "$DVC_ACCESS_KEY" "$DVC_SECRET_KEY" >"$secrets_dir/s3-credentials"
 for name in "${secret[@]}"; do
     printf '%s' "${!name}" >"$secrets_dir/$name"
     unset "$name"

@@ -66,6 +66,8 @@ class Ports:
     gitea: int = 3000
     minio: int = 9000
     minio_console: int = 9001
+    # The private package index (pypiserver) of the training project.
+    pypi: int = 8081
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -73,6 +75,7 @@ class Ports:
             "gitea": self.gitea,
             "minio": self.minio,
             "minio-console": self.minio_console,
+            "pypi": self.pypi,
         }
 
 
@@ -204,6 +207,11 @@ class LabConfig:
     def minio_console_url(self) -> str:
         return self._host_url(self.ports.minio_console)
 
+    @property
+    def pypi_url(self) -> str:
+        """The private package index (pypiserver) as the host sees it."""
+        return self._host_url(self.ports.pypi)
+
     def compose_env(self) -> dict[str, str]:
         """Non-secret variables interpolated into compose/docker-compose.yml."""
         return {
@@ -212,6 +220,7 @@ class LabConfig:
             "LAB_GITEA_PORT": str(self.ports.gitea),
             "LAB_MINIO_PORT": str(self.ports.minio),
             "LAB_MINIO_CONSOLE_PORT": str(self.ports.minio_console),
+            "LAB_PYPI_PORT": str(self.ports.pypi),
             "LAB_GITEA_PUBLIC_URL": self.gitea_url + "/",
             "LAB_JENKINS_PUBLIC_URL": self.jenkins_url + "/",
             "LAB_ORG": self.org,
@@ -261,8 +270,9 @@ def _ports(env: Mapping[str, str]) -> Ports:
         gitea=_int_env(env, "LAB_GITEA_PORT", Ports.gitea),
         minio=_int_env(env, "LAB_MINIO_PORT", Ports.minio),
         minio_console=_int_env(env, "LAB_MINIO_CONSOLE_PORT", Ports.minio_console),
+        pypi=_int_env(env, "LAB_PYPI_PORT", Ports.pypi),
     )
-    if len(set(ports.as_dict().values())) != 4:
+    if len(set(ports.as_dict().values())) != len(ports.as_dict()):
         raise ConfigError(f"LAB_*_PORT variables must be distinct, got {ports.as_dict()}")
     return ports
 

@@ -10,7 +10,9 @@ read it. Keys:
   (Jenkins' ``GIT_PAT`` credential)
 - ``MINIO_ROOT_USER`` / ``MINIO_ROOT_PASSWORD``: MinIO's root account (admin only)
 - ``DVC_ACCESS_KEY`` / ``DVC_SECRET_KEY``: the least-privilege MinIO user DVC uses
-  (Jenkins' ``DVC_Remote_Creds`` credential)
+  (Jenkins' ``DVC_Remote_Creds`` credential, and the ``s3-credentials`` file credential)
+- ``PYPI_USER`` / ``PYPI_PASSWORD``: the private package index's (pypiserver) htpasswd
+  user; ``lab up`` uploads with it, pipelines install with it (Jenkins' ``pip-conf``)
 """
 
 from __future__ import annotations
@@ -53,13 +55,15 @@ GENERATED: dict[str, Callable[[], str]] = {
     "MINIO_ROOT_PASSWORD": _password(32),
     "DVC_ACCESS_KEY": _access_key,
     "DVC_SECRET_KEY": _password(40),
+    "PYPI_USER": _fixed("lab-pypi"),
+    "PYPI_PASSWORD": _password(),
 }
 # Keys filled in later by `lab up` (they need a running service to exist).
 LATE_KEYS = ("GITEA_BOT_TOKEN",)
 ALL_KEYS = (*GENERATED, *LATE_KEYS)
 # Keys that are identities, not secrets: shown whole by `lab creds`.
 PUBLIC_KEYS = frozenset(
-    {"JENKINS_ADMIN_USER", "GITEA_ADMIN_USER", "GITEA_BOT_USER", "MINIO_ROOT_USER"}
+    {"JENKINS_ADMIN_USER", "GITEA_ADMIN_USER", "GITEA_BOT_USER", "MINIO_ROOT_USER", "PYPI_USER"}
 )
 
 

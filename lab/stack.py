@@ -51,7 +51,7 @@ NO_COMPOSE_FIX = (
 
 # Services `lab up` starts before the bootstrap, and the ones that need its results.
 # The S3 service of stage one is the one LAB_S3 selects (stage_one()); minio by default.
-STAGE_ONE = ("docker", "gitea", "minio")
+STAGE_ONE = ("docker", "gitea", "pypi", "minio")
 STAGE_TWO = ("jenkins",)
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lab.config import LabConfig
 from lab.errors import LabError
 from lab.secrets import Secrets
 from lab.stack import Compose, ServiceState
+
+if TYPE_CHECKING:
+    from lab.clients.jenkins import JenkinsClient
 
 
 @dataclass
@@ -36,6 +40,7 @@ def service_urls(cfg: LabConfig) -> dict[str, str]:
             if cfg.s3 == "seaweedfs"
             else {"minio": f"{cfg.minio_url} (console {cfg.minio_console_url})"}
         ),
+        "pypi": f"{cfg.pypi_url}/simple/ (private package index)",
         "docker": "(internal: pipeline agents)",
     }
 
@@ -61,13 +66,27 @@ def _jobs(cfg: LabConfig) -> list[JobRow]:
         secrets.require("JENKINS_ADMIN_USER"),
         secrets.require("JENKINS_ADMIN_PASSWORD"),
     )
+    return job_rows(jenkins, cfg.org)
+
+
+def job_rows(jenkins: JenkinsClient, org: str) -> list[JobRow]:
+    """One row per job under the org folder: each multibranch project's branch jobs, and
+    one level deeper for a folder of jobs (the training project's chain folder holds
+    pipeline jobs and a multibranch project)."""
     rows = []
-    for project in jenkins.list_jobs(cfg.org):
-        for branch in jenkins.list_jobs(f"{cfg.org}/{project}") or [""]:
-            path = f"{cfg.org}/{project}/{branch}" if branch else f"{cfg.org}/{project}"
-            rows.append(
-                JobRow(path, jenkins.last_build_summary(path) if branch else "(no branches)")
-            )
+    for project in jenkins.list_jobs(org):
+        path = f"{org}/{project}"
+        children = jenkins.list_jobs(path)
+        if not children:
+            rows.append(JobRow(path, "(no branches)"))
+        for child in children:
+            child_path = f"{path}/{child}"
+            grandchildren = jenkins.list_jobs(child_path)
+            for leaf in grandchildren:
+                leaf_path = f"{child_path}/{leaf}"
+                rows.append(JobRow(leaf_path, jenkins.last_build_summary(leaf_path)))
+            if not grandchildren:
+                rows.append(JobRow(child_path, jenkins.last_build_summary(child_path)))
     return rows
 
 

@@ -4,12 +4,14 @@ Order (data flows one way: config + secrets -> stack -> bootstrap):
 
 1. prerequisites (``lab doctor``), fail early with its fixes
 2. secrets generated if absent (0600)
-3. ``docker compose up --wait`` for the Docker engine, Gitea and the S3 service
-   (MinIO, or SeaweedFS with ``LAB_S3=seaweedfs``)
+3. ``docker compose up --wait`` for the Docker engine, Gitea, the private package index
+   (pypiserver) and the S3 service (MinIO, or SeaweedFS with ``LAB_S3=seaweedfs``)
 4. Gitea site admin (``gitea admin user create`` in the container)
 5. S3: bucket, DVC user with least privilege on it (lab/clients/s3admin.py)
 6. Gitea: bot user and token, organisation, one repo per project, webhooks
-7. DVC data of each project pushed to the bucket (no-op when present)
+7. DVC data of each project pushed to the bucket (no-op when present); each project's
+   private package (``projects/*/packages/*``) published to the index (no-op when present);
+   the agent images of the Docker cloud built on the engine (lab/agents.py)
 8. ``docker compose up --wait`` for Jenkins (it needs the bot token)
 9. Jenkins: ready, seed job run when a project has no job yet, jobs present
 """
@@ -23,6 +25,7 @@ from secrets import token_hex
 import requests
 
 from lab import bootstrap
+from lab.agents import build_agent_images
 from lab.clients.jenkins import JenkinsClient
 from lab.config import S3_NAMES, LabConfig
 from lab.doctor import format_checks, raise_on_fatal, run_checks
@@ -145,6 +148,8 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
     )
     changes = []
     for name, path in shipped_projects(cfg):
+        if not (path / ".dvc").is_dir():
+            continue  # no DVC data (cd4ml-train keeps its results on S3 without DVC)
         before = storage.object_count(cfg.dvc_bucket)
         with tempfile.TemporaryDirectory(prefix=f"lab-seed-{name}-") as tmp:
             checkout = Path(tmp) / name
@@ -160,6 +165,15 @@ def seed_dvc_data(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[
         else:
             reporter.note(f"{name}: DVC data already in s3://{cfg.dvc_bucket}")
     return changes
+
+
+def publish_packages(cfg: LabConfig, secrets: Secrets, reporter: Reporter) -> list[str]:
+    """Each project's private package (projects/*/packages/*) into the private index."""
+    from lab.clients.pypi import PyPIClient
+    from lab.packages import package_sources, publish
+
+    index = PyPIClient(cfg.pypi_url, secrets.require("PYPI_USER"), secrets.require("PYPI_PASSWORD"))
+    return publish(package_sources(all_projects(cfg)), index, progress=reporter.note)
 
 
 def jenkins_client(cfg: LabConfig, secrets: Secrets) -> JenkinsClient:
@@ -190,7 +204,7 @@ def converge_jenkins(
     jenkins = jenkins_client(cfg, secrets)
     jenkins.wait_ready(timeout=timeout, progress=reporter.note)
     repos = _org_projects(cfg, secrets)
-    wanted = {f"{cfg.org}/{name}" for name in repos}
+    wanted = expected_jobs(cfg.org, repos)
     existing = {f"{cfg.org}/{name}" for name in jenkins.list_jobs(cfg.org)}
     missing, stale = sorted(wanted - existing), sorted(existing - wanted)
     if not (missing or stale or always_seed):
@@ -207,6 +221,18 @@ def converge_jenkins(
     return [f"seeded Jenkins job {job}" for job in missing] + [
         f"deleted Jenkins job {job} (its repository is gone)" for job in stale
     ]
+
+
+# Repositories that also get chained jobs (folder <repo>-chain): the default of
+# LAB_CHAIN_PROJECTS in seed-jobs/projects.groovy (a test keeps both equal).
+CHAIN_PROJECTS = ("cd4ml-train",)
+
+
+def expected_jobs(org: str, repos: list[str]) -> set[str]:
+    """The items the seed job makes at the top of the org folder for ``repos``."""
+    return {f"{org}/{name}" for name in repos} | {
+        f"{org}/{name}-chain" for name in repos if name in CHAIN_PROJECTS
+    }
 
 
 def _org_projects(cfg: LabConfig, secrets: Secrets) -> list[str]:
@@ -242,6 +268,10 @@ def lab_up(
         changes += bootstrap.converge_gitea(cfg, secrets, all_projects(cfg), progress=reporter.note)
     with reporter.phase("dvc: initial data in the bucket"):
         changes += seed_dvc_data(cfg, secrets, reporter)
+    with reporter.phase("pypi: the projects' private packages"):
+        changes += publish_packages(cfg, secrets, reporter)
+    with reporter.phase("docker: agent images of the cloud's templates"):
+        changes += build_agent_images(cfg.projects_dir, compose, progress=reporter.note)
     with reporter.phase(f"starting {', '.join(STAGE_TWO)} (docker compose up --wait)"):
         compose.up(STAGE_TWO, timeout=cfg.timeout_up)
     with reporter.phase("jenkins: ready, seed job, multibranch jobs"):
@@ -280,6 +310,7 @@ def summary(cfg: LabConfig, secrets: Secrets) -> str:
         ("Jenkins", cfg.jenkins_url, secrets.get("JENKINS_ADMIN_USER", "")),
         ("Gitea", cfg.gitea_url, secrets.get("GITEA_ADMIN_USER", "")),
         *_s3_rows(cfg, secrets),
+        ("Private index", cfg.pypi_url + "/simple/", secrets.get("PYPI_USER", "")),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {url:<28} user: {user}" for name, url, user in rows]

@@ -9,10 +9,18 @@
 //                    of the Gitea server configured in JCasC (webhooks match through it)
 //   GITEA_BOT_TOKEN  API token; when not set, read from the file $SECRETS/GITEA_BOT_TOKEN
 //                    written by casc/check-env.sh (default SECRETS=/run/secrets)
+//   LAB_CHAIN_PROJECTS  space-separated repositories that also get chained jobs (default
+//                    cd4ml-train): folder <org>/<repo>-chain with `preprocess` (multibranch
+//                    on main only, jobs/preprocess.Jenkinsfile: a push starts it), `train`
+//                    and `test` (pipeline jobs from jobs/train|test.Jenkinsfile on main,
+//                    started by the job before them with `build job:`)
 //
 // Job DSL names checked in jenkinsci/gitea-plugin (symbols giteaBranchDiscovery,
-// giteaPullRequestDiscovery, giteaWebhookRegistration; source class GiteaSCMSource) and
-// jenkinsci/job-dsl-plugin (branchSources/branchSource/source, factory, triggers).
+// giteaPullRequestDiscovery, giteaWebhookRegistration; source class GiteaSCMSource),
+// jenkinsci/job-dsl-plugin (branchSources/branchSource/source, factory, triggers; for
+// pipelineJob: parameters/stringParam, definition/cpsScm/scm/git, scriptPath,
+// lightweight) and jenkinsci/scm-api-plugin (trait symbol headWildcardFilter of
+// WildcardSCMHeadFilterTrait: includes, excludes, space-separated wildcards).
 // Values used inside DSL closures are computed before them: Job DSL resolves names in a
 // closure against its context first, so helper calls there would be taken as DSL.
 
@@ -91,14 +99,13 @@ List<String> names = orgRepositories(giteaUrl, org, botToken())
     .collect { Map repo -> repo.name.toString() }
     .sort()
 
-names.each { String repo ->
-    String jobName = "${org}/${repo}"
-    String sourceId = "gitea-${org}-${repo}"  // stable: branch history survives a re-seed
-    String summary = "CD4ML pipeline of ${org}/${repo} (Gitea), from its Jenkinsfile. " +
-        'Builds branches and pull requests (the PR head, so a commit-back lands on the PR branch). ' +
-        'Made by lab-seed.'
+// The multibranch job of one Gitea repository: branches (and, unless mainOnly, pull
+// requests) built from scriptPath. Called at the script's top level, never inside a
+// DSL closure (see above).
+void giteaMultibranch(String jobName, String giteaUrl, String org, String repo,
+                      String sourceId, String summary, String script, boolean mainOnly) {
     multibranchPipelineJob(jobName) {
-        displayName(repo)
+        displayName(jobName.tokenize('/').last())
         description(summary)
         branchSources {
             branchSource {
@@ -114,10 +121,17 @@ names.each { String repo ->
                             giteaBranchDiscovery {
                                 strategyId(1)
                             }
-                            // 2: the PR head itself, not a merge with the target made by
-                            // Jenkins: committing back must not drag the target into the PR
-                            giteaPullRequestDiscovery {
-                                strategyId(2)
+                            if (mainOnly) {
+                                headWildcardFilter {
+                                    includes('main')
+                                    excludes('')
+                                }
+                            } else {
+                                // 2: the PR head itself, not a merge with the target made by
+                                // Jenkins: committing back must not drag the target into the PR
+                                giteaPullRequestDiscovery {
+                                    strategyId(2)
+                                }
                             }
                             // the lab creates the Gitea webhooks itself
                             giteaWebhookRegistration {
@@ -130,7 +144,7 @@ names.each { String repo ->
         }
         factory {
             workflowBranchProjectFactory {
-                scriptPath('Jenkinsfile')
+                scriptPath(script)
             }
         }
         // Webhooks start builds; the periodic scan is only a fallback.
@@ -147,6 +161,63 @@ names.each { String repo ->
     }
     // Index now: Job DSL does not scan a multibranch project it creates.
     queue(jobName)
+}
+
+// A downstream job of a chain: a pipeline from a Jenkinsfile of the repository's main.
+// Its parameters are declared here as in the Jenkinsfile: Jenkins drops parameters a job
+// does not define, and a job's Jenkinsfile defines them only once it has run.
+void chainJob(String jobName, String cloneUrl, String script, String summary) {
+    pipelineJob(jobName) {
+        description(summary)
+        parameters {
+            stringParam('CHAIN_ID', '', 'Chain identity (BUILD_TAG of its preprocess build)')
+            stringParam('UPSTREAM', '', 'The build that started this one')
+        }
+        logRotator {
+            numToKeep(30)
+        }
+        definition {
+            cpsScm {
+                scm {
+                    git {
+                        remote {
+                            url(cloneUrl)
+                            credentials('GIT_PAT')
+                        }
+                        branch('*/main')
+                    }
+                }
+                scriptPath(script)
+                lightweight(true)
+            }
+        }
+    }
+}
+
+List<String> chainProjects = setting('LAB_CHAIN_PROJECTS', 'cd4ml-train').tokenize(' ')
+
+names.each { String repo ->
+    String jobName = "${org}/${repo}"
+    String sourceId = "gitea-${org}-${repo}"  // stable: branch history survives a re-seed
+    String summary = "CD4ML pipeline of ${org}/${repo} (Gitea), from its Jenkinsfile. " +
+        'Builds branches and pull requests (the PR head, so a commit-back lands on the PR branch). ' +
+        'Made by lab-seed.'
+    giteaMultibranch(jobName, giteaUrl, org, repo, sourceId, summary, 'Jenkinsfile', false)
+    if (chainProjects.contains(repo)) {
+        String folderName = "${org}/${repo}-chain"
+        String cloneUrl = "${giteaUrl}/${org}/${repo}.git"
+        folder(folderName) {
+            description("Chained jobs of ${org}/${repo}: preprocess -> train -> test, " +
+                'data passed through S3; a push to main starts preprocess. Made by lab-seed.')
+        }
+        giteaMultibranch("${folderName}/preprocess", giteaUrl, org, repo, "gitea-${org}-${repo}-preprocess",
+            "Chain job 1/3 of ${org}/${repo} (jobs/preprocess.Jenkinsfile), main only. Made by lab-seed.",
+            'jobs/preprocess.Jenkinsfile', true)
+        chainJob("${folderName}/train", cloneUrl, 'jobs/train.Jenkinsfile',
+            "Chain job 2/3 of ${org}/${repo}, started by preprocess. Made by lab-seed.")
+        chainJob("${folderName}/test", cloneUrl, 'jobs/test.Jenkinsfile',
+            "Chain job 3/3 of ${org}/${repo}, started by train. Made by lab-seed.")
+    }
 }
 
 println("lab-seed: Gitea organisation ${org} at ${giteaUrl}: ${names.size()} repositories" +

@@ -12,6 +12,7 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 MODULES = (
     "lab.commands.stack",
     "lab.commands.project",
+    "lab.commands.train",
     "lab.commands.scenario",
     "lab.commands.lint",
     "lab.commands.run",

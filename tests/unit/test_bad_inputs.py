@@ -102,7 +102,13 @@ def _sandbox(root: Path) -> None:
 
 
 def _free_ports(monkeypatch: pytest.MonkeyPatch) -> None:
-    names = ("LAB_JENKINS_PORT", "LAB_GITEA_PORT", "LAB_MINIO_PORT", "LAB_MINIO_CONSOLE_PORT")
+    names = (
+        "LAB_JENKINS_PORT",
+        "LAB_GITEA_PORT",
+        "LAB_MINIO_PORT",
+        "LAB_MINIO_CONSOLE_PORT",
+        "LAB_PYPI_PORT",
+    )
     sockets = [socket.socket() for _ in names]
     try:
         for name, sock in zip(names, sockets, strict=True):

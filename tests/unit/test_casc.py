@@ -248,6 +248,8 @@ def test_variables_without_default_are_checked_by_the_entrypoint() -> None:
     no_default = {name for name, has_default in jcasc_vars().items() if not has_default}
     assert no_default <= required, f"not checked by check-env.sh: {no_default - required}"
     secret_keys_used = {name for name in jcasc_vars() if name in ALL_KEYS} - PUBLIC_KEYS
+    # ...and those check-env.sh writes into the secret files of `file` credentials.
+    secret_keys_used |= set(secret_file_inputs()) - PUBLIC_KEYS
     assert secret_keys_used == secret, "secret JCasC inputs must leave the environment"
     # compose hands Jenkins exactly what the entrypoint checks.
     assert set(jenkins_environment()) & set(ALL_KEYS) == required
@@ -260,9 +262,61 @@ def test_credentials_come_from_secrets_never_literals(jcasc: dict[str, Any]) -> 
     assert creds["GIT_PAT"]["username"] == "${GITEA_BOT_USER}"
     assert creds["GIT_PAT"]["password"] == "${GITEA_BOT_TOKEN}"
     for cred_id, body in creds.items():
+        if body["kind"] in ("file", "x509ClientCert"):
+            continue  # test_file_credentials_..., test_docker_cloud_...
         assert body["kind"] == "usernamePassword", cred_id
         for field in ("username", "password"):
             assert JCASC_VAR.fullmatch(body[field]), f"{cred_id}.{field} is a literal"
+
+
+def secret_file_inputs() -> dict[str, str]:
+    """{variable used by check-env.sh in a file it writes into $SECRETS: file name}, as
+    pairs `"$NAME" ... >"$secrets_dir/FILE"` of its printf lines."""
+    text = CHECK_ENV.read_text().replace("\\\n", " ")
+    found = {}
+    for line in text.splitlines():
+        target = re.search(r'>"\$secrets_dir/([\w.-]+)"', line)
+        if target and "printf" in line:
+            for name in re.findall(r'"\$(\w+)"', line):
+                found[name] = target.group(1)
+    return found
+
+
+def test_file_credentials_read_the_files_check_env_writes(jcasc: dict[str, Any]) -> None:
+    """plain-credentials 199.v9f8e1f741799 FileCredentialsImpl (symbol `file`): fileName
+    and base64 secretBytes; JCasC 2117's readFileBase64 lookup reads the file."""
+    creds = {k: v for k, v in credentials(jcasc).items() if v["kind"] == "file"}
+    assert set(creds) == {"pip-conf", "s3-credentials"}
+    secrets_dir = dockerfile_env()["SECRETS"]
+    written = set(secret_file_inputs().values())
+    for cred_id, body in creds.items():
+        assert body["scope"] == "GLOBAL" and body["fileName"], cred_id
+        match = re.fullmatch(r"\$\{readFileBase64:(.+)/([\w.-]+)\}", body["secretBytes"])
+        assert match, f"{cred_id}.secretBytes must be read from a secret file"
+        assert match.group(1) == secrets_dir, f"{cred_id}: not under $SECRETS"
+        assert match.group(2) in written, f"{cred_id}: check-env.sh never writes {match.group(2)}"
+    assert {"PYPI_USER", "PYPI_PASSWORD", "DVC_ACCESS_KEY", "DVC_SECRET_KEY"} <= set(
+        secret_file_inputs()
+    )
+
+
+def test_entrypoint_writes_the_secret_files_0600(tmp_path: Path) -> None:
+    values = all_required()
+    proc, _ = run_check_env(tmp_path, **values)
+    assert proc.returncode == 0, proc.stderr
+    pip_conf = tmp_path / "secrets" / "pip.conf"
+    s3 = tmp_path / "secrets" / "s3-credentials"
+    assert pip_conf.read_text().splitlines()[:2] == [
+        "[global]",
+        f"index-url = http://{values['PYPI_USER']}:{values['PYPI_PASSWORD']}@pypi:8080/simple/",
+    ]
+    assert s3.read_text() == (
+        "[default]\n"
+        f"aws_access_key_id = {values['DVC_ACCESS_KEY']}\n"
+        f"aws_secret_access_key = {values['DVC_SECRET_KEY']}\n"
+    )
+    for path in (pip_conf, s3):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def test_gitea_server_clones_in_network_and_matches_browser_urls(jcasc: dict[str, Any]) -> None:
@@ -529,3 +583,50 @@ def test_entrypoint_moves_secrets_to_private_files(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert jenkins_env["JENKINS_ADMIN_USER"] == values["JENKINS_ADMIN_USER"]
     assert proc.stdout == "" and all(v not in proc.stderr for v in values.values())
+
+
+# ---- the Docker cloud: on-demand labelled agents ---------------------------------------
+
+
+def test_docker_cloud_reaches_the_labs_engine_over_tls_with_its_certificates(
+    jcasc: dict[str, Any],
+) -> None:
+    (cloud,) = [c["docker"] for c in jcasc["jenkins"]["clouds"]]
+    host = cloud["dockerApi"]["dockerHost"]
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    assert host["uri"] == compose["jenkins"]["environment"]["DOCKER_HOST"] == "tcp://docker:2376"
+    tls = credentials(jcasc)[host["credentialsId"]]
+    assert tls["kind"] == "x509ClientCert" and tls["scope"] == "SYSTEM"
+    cert_dir = compose["jenkins"]["environment"]["DOCKER_CERT_PATH"]
+    assert f"docker-certs:{cert_dir}:ro" in compose["jenkins"]["volumes"]
+    for field, name in (
+        ("clientKeySecret", "key.pem"),
+        ("clientCertificate", "cert.pem"),
+        ("serverCaCertificate", "ca.pem"),
+    ):
+        assert tls[field] == "${readFile:" + f"{cert_dir}/{name}" + "}", field
+    assert 0 < cloud["containerCap"] <= 4
+
+
+def test_every_agent_label_of_the_projects_has_a_template_with_its_image() -> None:
+    from lab.agents import AGENT_IMAGES
+
+    jcasc = yaml.safe_load(JCASC_FILE.read_text())
+    (cloud,) = [c["docker"] for c in jcasc["jenkins"]["clouds"]]
+    templates = {t["labelString"]: t for t in cloud["templates"]}
+    used = set()
+    for path in (ROOT / "projects").rglob("*Jenkinsfile"):
+        used |= set(re.findall(r"agent \{ label '([^']+)' \}", path.read_text()))
+    assert used and used <= set(templates), f"labels without a template: {used - set(templates)}"
+    built = {a.label: a for a in AGENT_IMAGES}
+    for label, template in templates.items():
+        assert template["mode"] == "EXCLUSIVE", label
+        # One build per container, then removed; an unused one goes after a minute.
+        assert template["retentionStrategy"] == {"idleMinutes": 1}, label
+        assert template["removeVolumes"] is True, label
+        # Never pulled: `lab up` builds it on the engine (lab/agents.py).
+        assert template["pullStrategy"] == "PULL_NEVER", label
+        assert template["dockerTemplateBase"]["image"] == built[label].image, label
+        assert template["dockerTemplateBase"]["network"] == "host", label
+        assert "attach" in template["connector"], label
+        assert (ROOT / "projects" / built[label].project / built[label].dockerfile).is_file()

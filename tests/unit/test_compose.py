@@ -41,6 +41,8 @@ JENKINS_SECRETS = {
     "GITEA_BOT_TOKEN",
     "DVC_ACCESS_KEY",
     "DVC_SECRET_KEY",
+    "PYPI_USER",
+    "PYPI_PASSWORD",
 }
 
 
@@ -279,8 +281,10 @@ def test_jenkins_gets_only_the_secrets_jcasc_needs(services: dict[str, dict[str,
     for key in JENKINS_SECRETS - PUBLIC_KEYS:
         # `:-`, not `:?`: compose must interpolate in stage one; the image checks instead.
         assert env_dict(services["jenkins"])[key] == "${" + key + ":-}"
+    # The private index checks the very login Jenkins hands pipelines in pip-conf.
+    own = {"pypi": {"PYPI_USER", "PYPI_PASSWORD"}}
     for name in set(services) - {"jenkins"}:
-        leaked = set(env_dict(services[name])) & JENKINS_SECRETS
+        leaked = set(env_dict(services[name])) & JENKINS_SECRETS - own.get(name, set())
         assert not leaked, f"service {name} receives Jenkins secrets {leaked}"
 
 
@@ -390,3 +394,25 @@ def test_gitea_webhooks_may_call_the_lab_network_by_name_and_by_address(
         assert set(svc.get("networks") or {"default": None}) == {"default"}, (
             f"{name}: every service is on the pinned default network only"
         )
+
+
+# ---- private package index (pypiserver) -----------------------------------------------
+
+
+def test_private_index_requires_login_for_every_action_and_never_overwrites(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """pypiserver v2.4.1 (_app.py `auth`): only the actions named in -a need a login;
+    without --overwrite an existing file answers 409, which `lab up` takes as published."""
+    pypi = services["pypi"]
+    assert re.fullmatch(r"pypiserver/pypiserver:v\d+\.\d+\.\d+", pypi["image"])
+    command = " ".join(pypi["command"])
+    assert "-a update,download,list" in command
+    assert "-P /data/htpasswd" in command and "--overwrite" not in command
+    # The password reaches the htpasswd hash from the environment, never argv.
+    assert 'os.environ["PYPI_PASSWORD"]' in command and "unset PYPI_PASSWORD" in command
+    assert env_dict(pypi)["PYPI_PASSWORD"].startswith("${PYPI_PASSWORD:?")
+    assert pypi["healthcheck"]["test"][-1] == "http://127.0.0.1:8080/health"
+    assert pypi["mem_limit"] and pypi["ports"] == [
+        "${LAB_BIND:-127.0.0.1}:${LAB_PYPI_PORT:-8081}:8080"
+    ]

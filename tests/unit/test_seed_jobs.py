@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ ORGS: dict[str, list[dict[str, Any]]] = {
         {"name": "beta", "archived": False},
     ],
     "empty-org": [],
+    "train-org": [{"name": "cd4ml-train", "archived": False}, {"name": "other", "archived": False}],
 }
 
 
@@ -145,6 +147,11 @@ def seed_runs(gitea: FakeGitea, tmp_path_factory: pytest.TempPathFactory) -> dic
             "vars": {"LAB_ORG": "cd4ml", "GITEA_URL": base + "/", "SECRETS": str(secrets)},
         },
         {"name": "empty", "vars": {"LAB_ORG": "empty-org", **with_token}},
+        {"name": "chain", "vars": {"LAB_ORG": "train-org", **with_token}},
+        {
+            "name": "chain-off",
+            "vars": {"LAB_ORG": "train-org", "LAB_CHAIN_PROJECTS": "none", **with_token},
+        },
         {"name": "bad-token", "vars": {**with_token, "LAB_ORG": "cd4ml", "GITEA_BOT_TOKEN": "x"}},
         {"name": "no-org", "vars": {"LAB_ORG": "nope", **with_token}},
         {
@@ -320,3 +327,85 @@ def test_parser_reports_a_broken_file(tmp_path: Path) -> None:
     broken.write_text("pipeline {\n  stages {\n    stage('x') { steps { sh 'ls' }\n  }\n")
     problems = run_groovy("parse", str(broken))
     assert problems and problems[0]["path"] == str(broken)
+
+
+# ---- chained jobs (projects/cd4ml-train) ---------------------------------------------
+
+
+def test_chain_project_gets_preprocess_on_main_then_train_and_test(
+    seed_runs: dict[str, dict],
+) -> None:
+    result = seed_runs["chain"]
+    assert result["error"] is None, result["error"]
+    assert list(jobs_of(result)) == [
+        "train-org/cd4ml-train",
+        "train-org/cd4ml-train-chain/preprocess",
+        "train-org/other",
+    ]
+    folders = [c["args"][0] for c in result["calls"] if c["name"] == "folder"]
+    assert folders == ["train-org/cd4ml-train-chain"]
+    pre = jobs_of(result)["train-org/cd4ml-train-chain/preprocess"]
+    # A push to main starts it (Gitea webhook -> multibranch); no PR jobs, main only.
+    assert only(pre["children"], "scriptPath")["args"] == ["jobs/preprocess.Jenkinsfile"]
+    assert not find(pre["children"], "giteaPullRequestDiscovery")
+    flt = only(pre["children"], "headWildcardFilter")["children"]
+    assert {c["name"]: c["args"] for c in flt} == {"includes": ["main"], "excludes": [""]}
+    source = only(pre["children"], "giteaSCMSource")["children"]
+    ids = {c["args"][0] for c in source if c["name"] == "id"}
+    assert ids == {"gitea-train-org-cd4ml-train-preprocess"}, "its own stable source id"
+    # The project's own multibranch job keeps PR discovery and the root Jenkinsfile.
+    own = jobs_of(result)["train-org/cd4ml-train"]
+    assert only(own["children"], "scriptPath")["args"] == ["Jenkinsfile"]
+    assert find(own["children"], "giteaPullRequestDiscovery")
+
+    pipelines = {c["args"][0]: c for c in result["calls"] if c["name"] == "pipelineJob"}
+    assert list(pipelines) == [
+        "train-org/cd4ml-train-chain/train",
+        "train-org/cd4ml-train-chain/test",
+    ]
+    for name, job in pipelines.items():
+        step = name.rsplit("/", 1)[1]
+        assert only(job["children"], "scriptPath")["args"] == [f"jobs/{step}.Jenkinsfile"]
+        assert only(job["children"], "url")["args"] == [
+            f"{result['base']}/train-org/cd4ml-train.git"
+        ]
+        assert only(job["children"], "credentials")["args"] == ["GIT_PAT"]
+        assert only(job["children"], "branch")["args"] == ["*/main"]
+        # Declared by the job itself: Jenkins drops parameters a job does not define, and
+        # the Jenkinsfile's own `parameters` apply only after its first run.
+        params = [c["args"][0] for c in find(job["children"], "stringParam")]
+        assert params == ["CHAIN_ID", "UPSTREAM"]
+    assert "2 repositories: cd4ml-train, other" in result["log"]
+
+
+def test_chain_jobs_are_exactly_what_the_downstream_steps_call(seed_runs: dict[str, dict]) -> None:
+    """`build job:` in jobs/*.Jenkinsfile names /<org>/<repo>-chain/<job>, as seeded, and
+    the parameters the seed declares are the ones the Jenkinsfiles pass."""
+    project = ROOT / "projects" / "cd4ml-train"
+    seeded = {
+        c["args"][0].split("/", 1)[1]
+        for c in seed_runs["chain"]["calls"]
+        if c["name"] == "pipelineJob"
+    }
+    for upstream in ("preprocess", "train"):
+        text = (project / "jobs" / f"{upstream}.Jenkinsfile").read_text()
+        (target,) = re.findall(r'build job: "/\$\{env\.LAB_ORG\}/([^"]+)"', text)
+        assert target in seeded
+        passed = re.findall(r"string\(name: '(\w+)'", text.split("build job:")[1])
+        assert passed == ["CHAIN_ID", "UPSTREAM"]
+
+
+def test_chain_projects_can_be_switched_off_and_lab_up_expects_the_same(
+    seed_runs: dict[str, dict],
+) -> None:
+    result = seed_runs["chain-off"]
+    assert result["error"] is None
+    assert [c for c in result["calls"] if c["name"] in ("folder", "pipelineJob")] == []
+    # lab up's list of the jobs the seed makes at top level of the org folder.
+    assert up.expected_jobs("train-org", ["cd4ml-train", "other"]) == {
+        "train-org/cd4ml-train",
+        "train-org/cd4ml-train-chain",
+        "train-org/other",
+    }
+    default = re.search(r"setting\('LAB_CHAIN_PROJECTS', '([^']*)'\)", SEED_SCRIPT.read_text())
+    assert default and tuple(default.group(1).split()) == up.CHAIN_PROJECTS

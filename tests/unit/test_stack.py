@@ -280,7 +280,7 @@ def test_up_runs_the_s3_service_lab_s3_selects_and_down_sees_both(tmp_path, s3):
     compose.up(stage_one(cfg), timeout=300)
     compose.down()
     (up_argv, _), (down_argv, _) = rec.calls
-    assert up_argv[-3:] == ["docker", "gitea", s3]
+    assert up_argv[-4:] == ["docker", "gitea", "pypi", s3]
 
     def profiles(argv):
         return [argv[i + 1] for i, a in enumerate(argv) if a == "--profile"]

@@ -17,7 +17,7 @@ def state(service, health="healthy", run="running"):
 
 def test_all_healthy_lists_services_with_urls(tmp_path):
     cfg = LabConfig.load(root=tmp_path, env={})
-    compose = FakeCompose([state(s) for s in ("docker", "gitea", "jenkins", "minio")])
+    compose = FakeCompose([state(s) for s in ("docker", "gitea", "jenkins", "minio", "pypi")])
     status = collect_status(cfg, compose, with_jobs=False)
     assert status.healthy
     status.jobs = [JobRow("cd4ml/cd4ml-demo/main", "#3 SUCCESS")]
@@ -25,6 +25,7 @@ def test_all_healthy_lists_services_with_urls(tmp_path):
     assert "jenkins   healthy    http://localhost:8080" in text
     assert "cd4ml/cd4ml-demo/main  #3 SUCCESS" in text
     assert "not (fully) up" not in text
+    assert "pypi      healthy    http://localhost:8081/simple/ (private package index)" in text
 
 
 def test_missing_or_starting_service_is_unhealthy_and_says_what_to_do(tmp_path):
@@ -41,7 +42,8 @@ def test_missing_or_starting_service_is_unhealthy_and_says_what_to_do(tmp_path):
 
 def test_with_seaweedfs_status_checks_that_service_on_the_same_s3_url(tmp_path):
     cfg = LabConfig.load(root=tmp_path, env={"LAB_S3": "seaweedfs"})
-    compose = FakeCompose([state(s) for s in ("docker", "gitea", "jenkins", "seaweedfs")])
+    services = ("docker", "gitea", "jenkins", "seaweedfs", "pypi")
+    compose = FakeCompose([state(s) for s in services])
     status = collect_status(cfg, compose, with_jobs=False)
     assert status.healthy
     text = format_status(status)
@@ -59,3 +61,30 @@ def test_lab_up_summary_names_the_s3_service_that_runs(tmp_path):
     seaweedfs = summary(cfg, secrets)  # type: ignore[arg-type]
     assert "SeaweedFS S3 API  http://localhost:9000" in seaweedfs
     assert "MinIO" not in seaweedfs and "9001" not in seaweedfs
+    assert "Private index     http://localhost:8081/simple/" in seaweedfs
+
+
+def test_job_rows_reach_the_branches_of_a_multibranch_job_inside_a_folder():
+    """The training project's chain folder holds pipeline jobs and a multibranch job."""
+    from lab.clients.jenkins import JenkinsClient
+    from lab.status import job_rows
+    from tests.fakes.jenkins import FakeJenkins, run
+
+    fake = FakeJenkins()
+    fake.add_job("cd4ml", folder=True)
+    fake.add_job("cd4ml/cd4ml-demo", folder=True)
+    fake.add_job("cd4ml/cd4ml-demo/main", run(3))
+    fake.add_job("cd4ml/cd4ml-train-chain", folder=True)
+    fake.add_job("cd4ml/cd4ml-train-chain/preprocess", folder=True)
+    fake.add_job("cd4ml/cd4ml-train-chain/preprocess/main", run(2, result="FAILURE"))
+    fake.add_job("cd4ml/cd4ml-train-chain/test")
+    fake.add_job("cd4ml/new", folder=True)
+    client = JenkinsClient("http://jenkins.test", "lab-admin", "pw", timeout=3)
+    client.server._session.mount("http://", fake)
+    rows = {r.job: r.last_build for r in job_rows(client, "cd4ml")}
+    assert rows == {
+        "cd4ml/cd4ml-demo/main": "#3 SUCCESS",
+        "cd4ml/cd4ml-train-chain/preprocess/main": "#2 FAILURE",
+        "cd4ml/cd4ml-train-chain/test": "no builds",
+        "cd4ml/new": "(no branches)",
+    }

@@ -75,6 +75,8 @@ def run_build(
     skip_stages: Collection[str] = (),
     out: Callable[[str], None] | None = None,
     stage_timeout: float | None = None,
+    downstream: Callable[[str, Mapping[str, str], bool], str] | None = None,
+    labels: Collection[str] | None = None,
 ) -> PipelineRun:
     """Check out ``commit`` of ``clone_url`` into ``workspace`` (absent or empty) and run
     its Jenkinsfile (or ``jenkinsfile``) like Jenkins.
@@ -83,6 +85,8 @@ def run_build(
     pull-request variables, global variables); ``credentials`` are the credentials the
     build may bind, by id; ``git_credentials`` serve the checkout only. A Jenkinsfile
     that is not a declarative pipeline fails the build with the file and line.
+    ``downstream`` runs the builds ``build job:`` starts (job, parameters, wait) and
+    returns their result; ``labels`` are the agent labels the lab provides.
     """
     workspace = Path(workspace).resolve()
     if workspace.exists() and any(workspace.iterdir()):
@@ -142,6 +146,8 @@ def run_build(
             skip_stages=skip_stages,
             out=out,
             stage_timeout=stage_timeout,
+            downstream=downstream,
+            labels=labels,
             secrets=[git_credentials[1]] if git_credentials is not None else (),
         )
     run.log = "\n".join(lines) + "\n" + run.log

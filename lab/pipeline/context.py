@@ -91,6 +91,8 @@ class Build:
     downstream: Callable[[str, Mapping[str, str], bool], str] | None
     stage_timeout: float | None
     skip_stages: frozenset[str]
+    # Agent labels some node or cloud provides; None: every label runs here unchecked.
+    labels: frozenset[str] | None = None
     root_cancel: Cancel = field(default_factory=Cancel)
     result: str = "SUCCESS"
     stages: list[StageRun] = field(default_factory=list)

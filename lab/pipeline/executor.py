@@ -58,12 +58,14 @@ def run_model(
     out: Callable[[str], None] | None = None,
     stage_timeout: float | None = None,
     secrets: Sequence[str] = (),
+    labels: Collection[str] | None = None,
 ) -> PipelineRun:
     """Run the ``{"pipeline": {...}}`` model in ``workspace`` (already checked out).
 
     ``env`` is the complete environment of the steps; parameters unknown to the
     Jenkinsfile raise ConfigError. The result is the worst of the build's result and
-    its error's; the log ends with ``Finished: RESULT``.
+    its error's; the log ends with ``Finished: RESULT``. With ``labels``, an ``agent {
+    label }`` naming none of them fails the build (Jenkins would wait for it forever).
     """
     root = pipeline.get("pipeline", pipeline)
     workspace = Path(workspace).resolve()
@@ -103,6 +105,7 @@ def run_model(
             downstream=downstream,
             stage_timeout=stage_timeout,
             skip_stages=frozenset(skip_stages),
+            labels=None if labels is None else frozenset(labels),
         )
         build_env = {**env, **directives.params_env(values)}
         ctx = Ctx(build, build_env, workspace, Cancel(build.root_cancel))

@@ -286,6 +286,8 @@ class Flow:
         kind = str(agent.get("type"))
         if kind == "none":
             return ctx.child(agent="none")
+        if kind == "label":
+            _check_label(ctx, agent, pointer)
         ctx.log(f"[local driver] agent {kind}: steps run on this host in {ctx.build.workspace}")
         if kind in ("docker", "dockerfile"):
             stripped = jenkinsenv.collisions(ctx.env, ctx.build.node_env)
@@ -404,3 +406,24 @@ def _status(skipped: str | None, error: BaseException | None, warning: str) -> s
     if error is not None:
         return error_result(error)
     return warning
+
+
+def _check_label(ctx: Ctx, agent: Mapping[str, Any], pointer: str) -> None:
+    """A label no node or cloud provides: Jenkins keeps the build in the queue for ever
+    (the queue item's reason is core's Messages ``Queue.LabelHasNoNodes``, "There are no
+    nodes with the label (x quoted)", seen in a generated Messages.java of jenkinsci/jenkins,
+    revision not tied to the pin); here the build fails at once and says so."""
+    provided = ctx.build.labels
+    if provided is None:
+        return
+    raw = agent.get("argument") or {}
+    label = str(ctx.value(raw, pointer) if isinstance(raw, Mapping) else raw).strip()
+    if label in provided:
+        ctx.log(f"[local driver] label {label!r}: provided by the lab, run on this host")
+        return
+    offered = ", ".join(sorted(provided)) or "none"
+    raise StepError(
+        f"There are no nodes with the label \u2018{label}\u2019: Jenkins would keep this "
+        f"build waiting in the queue for ever; the local driver fails it instead (labels "
+        f"the lab provides: {offered})"
+    )

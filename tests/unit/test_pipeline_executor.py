@@ -644,3 +644,22 @@ def test_stage_directives_beyond_the_driver_need_the_stack(
     result = run(tmp_path, doc, locations={"/pipeline/stages/0": 7})
     assert result.result == "FAILURE"
     assert f"ERROR: needs the stack driver: {construct} at Jenkinsfile:7" in result.log
+
+
+def test_a_label_the_lab_provides_runs_here_and_one_nothing_provides_fails_clearly(
+    tmp_path: Path,
+) -> None:
+    doc = pipeline(
+        stage("Train", sh("echo trained"), agent={"type": "label", "argument": lit("train")}),
+        stage("Gpu", sh("echo never"), agent={"type": "label", "argument": lit("gpu")}),
+    )
+    result = run(tmp_path, doc, labels=["train"])
+    assert result.result == "FAILURE"
+    assert [(s.name, s.status) for s in result.stages] == [("Train", "SUCCESS"), ("Gpu", "FAILURE")]
+    assert "label 'train': provided by the lab" in result.log
+    assert "There are no nodes with the label \u2018gpu\u2019" in result.log
+    assert "would keep this build waiting in the queue for ever" in result.log
+    assert "labels the lab provides: train" in result.log and "never" not in result.log
+    # Without labels (lab run), every label runs on this host, unchecked.
+    (tmp_path / "unchecked").mkdir()
+    assert run(tmp_path / "unchecked", doc).result == "SUCCESS"

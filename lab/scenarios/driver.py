@@ -9,7 +9,7 @@ clone, the same for every driver.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lab.errors import LabError
@@ -61,6 +61,7 @@ class Build:
     log: str
     url: str = ""
     duration: float = 0.0
+    tag: str = ""  # BUILD_TAG (jenkins-<job name with '-' for '/'>-<number>)
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,9 @@ class Driver(abc.ABC):
     def bot(self) -> Identity:
         """Who the pipeline commits and comments as."""
 
-    def use_credentials(self, credential_id: str, valid: bool) -> None:
-        """Give later builds a wrong (``valid=False``) or the real value of a credential."""
+    def use_credentials(self, credential_id: str, state: str) -> None:
+        """Give later builds the real value of a credential (``valid``), a wrong one
+        (``invalid``) or none at all (``missing``)."""
         raise LabError(f"driver {self.name} cannot change credential {credential_id}")
 
     @abc.abstractmethod
@@ -129,6 +131,33 @@ class Driver(abc.ABC):
         none comes in time, or :class:`lab.errors.CheckFailed` when none was triggered
         (or it was superseded).
         """
+
+    def start_build(self, job: str, params: Mapping[str, str], progress: Progress) -> str:
+        """Start a build of the project's branch job ``job`` with ``params`` (Jenkins'
+        buildWithParameters); :meth:`wait_started` waits for it. Returns what started."""
+        raise LabError(f"driver {self.name} cannot start builds")
+
+    def wait_started(self, timeout: float, progress: Progress) -> Build:
+        """The finished build the last :meth:`start_build` started."""
+        raise LabError(f"driver {self.name} cannot start builds")
+
+    def wait_chain(self, commit: str, timeout: float, progress: Progress) -> list[Build]:
+        """The chain a push of ``commit`` to main started (``<org>/<project>-chain``:
+        preprocess, then the jobs it triggers), each finished build in the order it started."""
+        raise LabError(f"driver {self.name} runs no chained jobs")
+
+    def refuse_index(self, count: int) -> None:
+        """Make the private package index refuse its next ``count`` requests."""
+        raise LabError(f"driver {self.name} cannot make the private index refuse requests")
+
+    @property
+    def bucket(self) -> str:
+        """The lab's bucket (DVC remote, training results)."""
+        raise LabError(f"driver {self.name} names no bucket")
+
+    def artifact(self, build: Build, path: str) -> bytes | None:
+        """The content of an artifact ``build`` archived, None when it has none at ``path``."""
+        raise LabError(f"driver {self.name} cannot read archived artifacts")
 
     @abc.abstractmethod
     def pr_comments(self, number: int) -> list[str]: ...

@@ -72,9 +72,7 @@ def test_training_job_parameters_environment_timeout_and_results():
     for name in ("N_ESTIMATORS", "MAX_DEPTH", "TEST_SIZE"):
         assert re.search(rf"string\(name: '{name}'", body), name
         assert f'{name} = "${{params.{name}}}"' in body, f"{name} not derived from params"
-    assert (
-        'RESULTS_URL = "s3://${env.LAB_DVC_BUCKET}/${params.PROBLEM}/${env.BUILD_TAG}"' in body
-    )
+    assert 'RESULTS_URL = "s3://${env.LAB_DVC_BUCKET}/${params.PROBLEM}/${env.BUILD_TAG}"' in body
     flat = re.sub(r"\s+", " ", body)
     assert "timeout(time: 10, unit: 'MINUTES') { sh 'ci/train.sh' }" in flat
     assert "archiveArtifacts artifacts: 'out/metrics.json', fingerprint: true" in flat
@@ -188,7 +186,7 @@ def test_lab_up_skips_dvc_seeding_of_projects_without_dvc(tmp_path: Path, monkey
 
     monkeypatch.setattr("lab.clients.storage.Storage", Storage)
     monkeypatch.setattr(
-        "lab.localforge.pipeline.seed_dvc_remote",
+        "lab.dvcseed.seed_dvc_remote",
         lambda checkout, **kw: seeded.append(Path(checkout).name),
     )
 

@@ -4,9 +4,11 @@ lab's least-privilege DVC identity, a temp dir as ``/extras``, and the project's
 Jenkinsfile run by :mod:`lab.pipeline` (its declarative model, executed on this host)
 with the environment and credentials Jenkins would give it.
 
-Per session: one S3 server, its bucket, DVC credentials, and main's data seeded once.
+Per session: one S3 server, its bucket, DVC credentials, and main's data seeded once;
+the private package index when a project has private packages (localjobs.py).
 Per scenario run: a fresh forge holding the project on ``main``, a fresh ``/extras``, and
 the bucket reset to the seeded objects, so runs are isolated and order-independent.
+Parametrized builds, chains of jobs (``build job:``) and agent labels: localjobs.py.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ from lab.scenarios.driver import (
     Status,
     Target,
 )
+from lab.scenarios.drivers import localjobs
 from lab.scenarios.drivers.queue import BuildQueue
 from lab.scenarios.gitrepo import GitRepo
 
@@ -41,7 +45,7 @@ SEED_AUTHOR = Identity("lab", "lab@lab.invalid")
 MASK = "****"
 
 
-class LocalDriver(Driver):
+class LocalDriver(localjobs.JobsMixin, Driver):
     name = "local"
     kind = "local"
 
@@ -54,6 +58,12 @@ class LocalDriver(Driver):
         self._seeded: dict[str, set[str]] = {}  # project -> object keys after seeding
         self._run: contextlib.ExitStack | None = None
         self._invalid: set[str] = set()
+        self._index: Any = None  # lab.localforge.pypi.PrivateIndex, started when needed
+        self._published: set[str] = set()
+        self._wrong = "wrong-" + secrets.token_hex(8)  # the value of an invalid credential
+        self._file_states: dict[str, str] = {}  # pip-conf / s3-credentials -> state
+        self._started: tuple[str, str, dict[str, str]] | None = None
+        self._artifacts: dict[tuple[str, int], Path] = {}
         # Stages the local driver marks skipped (stage selection), e.g. a test suite's
         # builds that are about something else than the project's own unit tests.
         self.skip_stages: tuple[str, ...] = ()
@@ -148,6 +158,10 @@ class LocalDriver(Driver):
         self.extras.mkdir(parents=True)
         self.queue = BuildQueue()
         self._invalid = set()
+        self._file_states = {}
+        self._started = None
+        self._artifacts = {}
+        self._ensure_index(project, src, progress)
         # The project on main, as `lab up` pushes it.
         checkout = GitRepo(self.root / "import", self.remote(), SEED_AUTHOR)
         export_project(src, checkout.path)
@@ -157,9 +171,10 @@ class LocalDriver(Driver):
         checkout.git("remote", "add", "origin", self.remote().url)
         checkout.git("push", "--quiet", "origin", "main")
         if project not in self._seeded:
-            progress(f"seeding the S3 remote with {project}'s main data (once per session)")
-            env = self._base_env(self.root / "seed-extras")
-            seed_dvc_remote(checkout.path, env=env, credentials=self._dvc_creds)
+            if (src / ".dvc").is_dir():  # as `lab up`: a project without DVC data has none
+                progress(f"seeding the S3 remote with {project}'s main data (once per session)")
+                env = self._base_env(self.root / "seed-extras")
+                seed_dvc_remote(checkout.path, env=env, credentials=self._dvc_creds)
             self._seeded[project] = set(self._s3.object_keys(self.cfg.dvc_bucket))
         else:
             self._reset_bucket(self._seeded[project])
@@ -171,10 +186,17 @@ class LocalDriver(Driver):
     def bot(self) -> Identity:
         return Identity(BOT_USER, self.cfg.bot_email)
 
-    def use_credentials(self, credential_id: str, valid: bool) -> None:
+    def use_credentials(self, credential_id: str, state: str) -> None:
+        if credential_id in localjobs.FILE_CREDENTIALS:
+            self._file_states[credential_id] = state
+            return
         if credential_id not in ("DVC_Remote_Creds", "GIT_PAT"):
             raise ConfigError(f"unknown credential {credential_id!r}")
-        if valid:
+        if state == "missing":
+            raise ConfigError(
+                f"credential {credential_id}: the local driver has no `missing` for it"
+            )
+        if state == "valid":
             self._invalid.discard(credential_id)
         else:
             self._invalid.add(credential_id)
@@ -219,42 +241,100 @@ class LocalDriver(Driver):
 
     def _build(self, target: Target, commit: str, number: int, progress: Progress) -> Build:
         from lab.pipeline import buildenv
-        from lab.pipeline.build import run_build, username_password
 
         if target.pr is not None:
             pr = self.forge.get_pr(self.cfg.org, self.project, target.pr)
             env = buildenv.jenkins_env_for_pr(
-                target.pr, head=target.branch, target=_field(pr, "base")
+                target.pr, head=target.branch, target=_field(pr, "base"), build_number=number
             )
         else:
-            env = buildenv.jenkins_env_for_branch(target.branch)
-        env = {**self._base_env(self.extras), **env, "BUILD_NUMBER": str(number)}
+            env = buildenv.jenkins_env_for_branch(target.branch, build_number=number)
+        job = localjobs.branch_job(self.cfg.org, self.project, target.job)
+        env.update({k: v for k, v in localjobs.job_env(job, number, None).items()
+                    if k in ("JOB_NAME", "BUILD_TAG")})  # fmt: skip
+        return self._execute(target.job, "Jenkinsfile", commit, number, env, {}, progress)
+
+    def _credentials(self) -> dict[str, Any]:
+        from lab.pipeline.build import username_password
+
         dvc = self._dvc_creds
         if "DVC_Remote_Creds" in self._invalid:
-            dvc = (dvc[0], "not-the-secret-" + secrets.token_hex(4))
+            dvc = (dvc[0], "not-the-secret-" + self._wrong)
         pat = (BOT_USER, self.token if "GIT_PAT" not in self._invalid else "not-the-token")
-        workspace = self.root / "workspace" / f"{target.job}-{number}"
-        progress(f"      running {target.job} #{number} of {commit[:10]} (its Jenkinsfile)")
+        creds: dict[str, Any] = {
+            "DVC_Remote_Creds": username_password("DVC_Remote_Creds", *dvc),
+            "GIT_PAT": username_password("GIT_PAT", *pat),
+        }
+        if self._index is not None:
+            from lab.localforge.pypi import aws_credentials_file, pip_conf
+
+            creds.update(
+                localjobs.training_credentials(
+                    pip_conf=self._index.pip_conf(),
+                    s3_file=aws_credentials_file(*self._dvc_creds),
+                    states=self._file_states,
+                    wrong_pip_conf=pip_conf(self._index.url, self._index.user, self._wrong),
+                )
+            )
+        return creds
+
+    def _execute(
+        self,
+        name: str,
+        script: str,
+        commit: str,
+        number: int,
+        jenkins_env: Mapping[str, str],
+        params: Mapping[str, str],
+        progress: Progress,
+        downstream: Any = None,
+    ) -> Build:
+        """One build of ``script`` at ``commit``; ``name`` is the job as scenarios see it."""
+        from lab.pipeline import buildenv
+        from lab.pipeline.build import run_build
+
+        env = {**self._base_env(self.extras), **jenkins_env}
+        if self._index is not None:
+            env["PYTHONPATH"] = localjobs.agent_pythonpath()
+        workspace = self.root / "workspace" / f"{name.replace('/', '_')}-{number}"
+        progress(f"      running {name} #{number} of {commit[:10]} ({script})")
+        creds = self._credentials()
         run = run_build(
             clone_url=self.remote().url,
             commit=commit,
             workspace=workspace,
             env=env,
-            credentials={
-                "DVC_Remote_Creds": username_password("DVC_Remote_Creds", *dvc),
-                "GIT_PAT": username_password("GIT_PAT", *pat),
-            },
+            credentials=creds,
             git_credentials=(BOT_USER, self.token),
             node_env=buildenv.lab_node_env(settings=self.cfg.compose_env(), bot_user=BOT_USER),
+            jenkinsfile=Path(script),
+            params=params,
             skip_stages=self.skip_stages,
+            downstream=downstream,
+            labels=localjobs.LAB_LABELS,
         )
         log = str(run.log)
-        for secret in {self._dvc_creds[1], self.token, dvc[1], pat[1]}:
+        hidden = {self._dvc_creds[1], self.token, self._wrong}
+        hidden |= {c.secret for c in creds.values() if c.kind != "file"}
+        if self._index is not None:
+            hidden.add(self._index.password)
+        for secret in hidden:
             log = log.replace(secret, MASK)  # as Jenkins masks bound credentials
+        kept = workspace.with_name(workspace.name + "@artifacts")
+        if kept.is_dir():
+            target = self.root / "artifacts" / name.replace("/", "_") / str(number)
+            shutil.copytree(kept, target)
+            self._artifacts[(name, number)] = target
         shutil.rmtree(workspace, ignore_errors=True)
-        return Build(target.job, number, str(run.result), str(run.commit or commit), log)
+        shutil.rmtree(kept, ignore_errors=True)
+        return Build(name, number, str(run.result), str(run.commit or commit), log,
+                     tag=str(env.get("BUILD_TAG", "")))  # fmt: skip
 
     # ---- reading results -------------------------------------------------------
+    @property
+    def bucket(self) -> str:
+        return self.cfg.dvc_bucket
+
     def pr_comments(self, number: int) -> list[str]:
         comments = self.forge.comments(self.cfg.org, self.project, number)
         return [str(_field(c, "body")) for c in comments]

@@ -105,3 +105,19 @@ def test_file_credentials_valid_invalid_and_missing() -> None:
         pip_conf="good", s3_file="s3", states={"s3-credentials": "missing"}, wrong_pip_conf="bad"
     )
     assert set(missing) == {"pip-conf"}
+
+
+def test_a_branch_build_is_named_and_numbered_as_jenkins_names_it(tmp_path: Path) -> None:
+    """BUILD_TAG carries the build's own number (it used to say 1 for every build)."""
+    from lab.config import LabConfig
+    from lab.scenarios.driver import Target
+    from lab.scenarios.drivers.local import LocalDriver
+
+    driver = LocalDriver(LabConfig(root=tmp_path))
+    driver.project = "cd4ml-train"
+    seen: list[dict[str, str]] = []
+    driver._execute = lambda name, script, commit, number, env, *a, **k: seen.append(dict(env))  # type: ignore[method-assign]
+    driver._build(Target("feature/x"), "a" * 40, 3, lambda _: None)
+    assert seen[0]["BUILD_NUMBER"] == "3" and seen[0]["BRANCH_NAME"] == "feature/x"
+    assert seen[0]["JOB_NAME"] == f"{driver.cfg.org}/cd4ml-train/feature%2Fx"
+    assert seen[0]["BUILD_TAG"] == f"jenkins-{driver.cfg.org}-cd4ml-train-feature%2Fx-3"

@@ -51,7 +51,7 @@ BuildInfo = dict[str, Any]
 # `revision.origin.hash`: gitea 273.vb_78d13f6d9a_d PullRequestSCMRevision.getOrigin
 # (a BranchSCMRevision); `revision.hash`: git 5.10.1 AbstractGitSCMSource.SCMRevisionImpl.
 BUILD_FIELDS = (
-    "number,result,building,url,duration,"
+    "number,result,building,url,duration,timestamp,"
     "actions[lastBuiltRevision[SHA1],revision[hash,origin[hash]]]"
 )
 # A job's queue item (Job.getQueueItem, Queue.Item id/why, core 2.568.2): with no
@@ -305,6 +305,12 @@ class JenkinsClient:
         if tail is not None:
             text = "\n".join(text.splitlines()[-tail:])
         return text
+
+    def artifact(self, job: str, number: int, path: str) -> bytes | None:
+        """An archived artifact (core's ``Run/artifact/<path>``), None when there is none."""
+        rel = "/".join(quote(part, safe="") for part in path.strip("/").split("/"))
+        resp = self.request("GET", f"{_job_url(job)}{int(number)}/artifact/{rel}", missing_ok=True)
+        return None if resp is None else resp.content
 
     def credential_exists(self, credential_id: str) -> bool:
         """A global (system store, domain ``_``) credential with this id exists.

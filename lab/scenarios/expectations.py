@@ -252,6 +252,58 @@ def remote_has_outputs(run: Run, arg: str) -> Check:
     return Check(not missing, expected, seen)
 
 
+# ---- results on S3 and archived artifacts --------------------------------------------
+
+# The marker a complete result ends with (projects/cd4ml-train trainkit.store MARKER:
+# every file first, the marker last).
+COMPLETE_MARKER = "_COMPLETE"
+
+
+def s3_prefix(run: Run, arg: dict[str, Any]) -> Check:
+    """Objects under ``path`` of the lab's bucket (``s3://`` URL or a bucket-relative path):
+    ``complete`` true/false is whether the prefix holds the marker; ``includes`` names keys
+    (relative to the prefix) that must be there."""
+    path = str(arg["path"])
+    url = path if path.startswith("s3://") else f"s3://{run.driver.bucket}/{path.strip('/')}"
+    keys = run.driver.remote_objects("origin", url)
+    problems = []
+    if "complete" in arg and (COMPLETE_MARKER in keys) != arg["complete"]:
+        problems.append("the marker is there" if arg["complete"] is False else "no marker")
+    missing = [k for k in arg.get("includes", []) if k not in keys]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    wanted = []
+    if "complete" in arg:
+        wanted.append(("a complete" if arg["complete"] else "no complete") + " result")
+    if arg.get("includes"):
+        wanted.append("objects " + ", ".join(arg["includes"]))
+    shown = sorted(keys)[:8]
+    seen = f"{len(keys)} object(s) under {url}" + (f": {', '.join(shown)}" if shown else "")
+    if len(keys) > len(shown):
+        seen += ", ..."
+    expected = f"{' and '.join(wanted) or 'objects'} under {url}"
+    if not wanted:
+        problems += [] if keys else ["none"]
+    return Check(not problems, expected, seen + (f" ({'; '.join(problems)})" if problems else ""))
+
+
+def artifact(run: Run, arg: dict[str, Any]) -> Check:
+    """An artifact the build archived, holding each of ``contains`` (never echoed)."""
+    build, _ = _build(run)
+    content = run.driver.artifact(build, str(arg["path"]))
+    expected = f"artifact {arg['path']} of {build.job} #{build.number}"
+    if content is None:
+        return Check(False, expected, "no such artifact")
+    text = content.decode("utf-8", errors="replace")
+    missing = [t for t in _texts(arg.get("contains", [])) if t not in text]
+    if arg.get("contains"):
+        expected += " containing " + ", ".join(map(repr, _texts(arg["contains"])))
+    seen = f"{len(content)} bytes" + (
+        f", missing {', '.join(map(repr, missing))}" if missing else ""
+    )
+    return Check(not missing, expected, seen)
+
+
 EXPECTATIONS: dict[str, ExpectFn] = {
     "build_result": build_result,
     "branch_gained_commit": branch_gained_commit,
@@ -263,4 +315,6 @@ EXPECTATIONS: dict[str, ExpectFn] = {
     "no_new_commit": no_new_commit,
     "log_contains": log_contains,
     "log_lacks": log_lacks,
+    "s3_prefix": s3_prefix,
+    "artifact": artifact,
 }

@@ -270,7 +270,7 @@ def _schema_problems(data: Any, lines: dict[JsonPath, int]) -> list[tuple[int, s
 def _check_flow(scenario: Scenario) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     known = set(template.BASE_NAMES)
-    has_pr = has_build = False
+    has_pr = has_build = started = False
     for step in scenario.steps:
         where = f"step {step.index} ({step.kind})"
         for name in template.names_in(step.args):
@@ -290,6 +290,8 @@ def _check_flow(scenario: Scenario) -> list[tuple[int, str]]:
         )
         if needs_pr and not has_pr:
             problems.append((step.loc.line, f"{where}: needs an open_pr step before it"))
+        if step.kind == "wait_build" and step.args.get("for") == "started" and not started:
+            problems.append((step.loc.line, f"{where}: needs a start_build step before it"))
         if step.kind == "expect" and not has_build:
             problems.append(
                 (
@@ -298,7 +300,10 @@ def _check_flow(scenario: Scenario) -> list[tuple[int, str]]:
                 )
             )
         has_pr = has_pr or step.kind == "open_pr"
-        has_build = has_build or step.kind == "wait_build"
+        has_build = has_build or step.kind in ("wait_build", "wait_chain")
+        started = (started or step.kind == "start_build") and not (
+            step.kind == "wait_build" and step.args.get("for") == "started"
+        )
         known |= template.CAPTURES.get(step.kind, frozenset())
     return problems
 

@@ -17,7 +17,10 @@ STEP_KINDS = (
     "update_pr",
     "merge_pr",
     "use_credentials",
+    "index_refuses",
+    "start_build",
     "wait_build",
+    "wait_chain",
     "expect",
 )
 # Step kinds that take no arguments may be written bare (`- push`).
@@ -34,6 +37,8 @@ EXPECTATION_KINDS = (
     "no_new_commit",
     "log_contains",
     "log_lacks",
+    "s3_prefix",
+    "artifact",
 )
 BARE_EXPECTATIONS = ("no_new_commit",)
 

@@ -28,6 +28,7 @@ SCENARIO_MARKS = {
     "push": "a push to a branch (no pull request)",
     "credentials": "exercises the pipeline's credentials handling",
     "expect_failure": "the scenario proves a check can fail",
+    "train": "the training project (cd4ml-train): parametrized builds and chained jobs",
 }
 
 

@@ -114,6 +114,8 @@ class Run:
     # The commit whose build each target is due to run next (what the webhook triggers).
     due: dict[Target, str] = field(default_factory=dict)
     timings: list[tuple[Step, float]] = field(default_factory=list)
+    # The branch job the last start_build started (its build not awaited yet).
+    started: str | None = None
 
     def pr_target(self) -> Target | None:
         return Target(self.pr.head, self.pr.number) if self.pr else None

@@ -7,7 +7,7 @@ from typing import Any
 
 from lab.errors import ConfigError, ServiceError
 from lab.scenarios import edits
-from lab.scenarios.driver import Progress, PullRequest, Target
+from lab.scenarios.driver import Build, Progress, PullRequest, Target
 from lab.scenarios.state import Run, StepFailed
 
 DEFAULT_TIMEOUT = 900.0
@@ -148,11 +148,93 @@ def _merge_pr(run: Run, args: dict[str, Any], progress: Progress) -> str:
 
 def _use_credentials(run: Run, args: dict[str, Any], progress: Progress) -> str:
     for credential_id, state in args.items():
-        run.driver.use_credentials(credential_id, state == "valid")
+        run.driver.use_credentials(credential_id, state)
     return ", ".join(f"{k}={v}" for k, v in args.items()) + " for the next builds"
 
 
+def _index_refuses(run: Run, args: dict[str, Any], progress: Progress) -> str:
+    count = int(args["requests"])
+    run.driver.refuse_index(count)
+    return f"the private index refuses its next {count} request(s)"
+
+
+def _start_build(run: Run, args: dict[str, Any], progress: Progress) -> str:
+    job = str(args.get("job") or run.default_branch)
+    params = {str(k): _param_text(v) for k, v in (args.get("params") or {}).items()}
+    started = run.driver.start_build(job, params, progress)
+    run.started = job
+    shown = ", ".join(f"{k}={v}" for k, v in params.items()) or "default parameters"
+    return f"{started} ({shown})"
+
+
+def _param_text(value: Any) -> str:
+    """A build parameter as Jenkins receives it (a form value): booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _record(run: Run, build: Build, target: Target) -> None:
+    run.build, run.target = build, target
+    run.names.update(
+        {
+            "build.number": build.number,
+            "build.result": build.result,
+            "build.commit": build.commit,
+            "build.job": build.job,
+            "build.url": build.url,
+            "build.tag": build.tag,
+        }
+    )
+
+
+def _wait_started(run: Run, args: dict[str, Any], progress: Progress) -> str:
+    job = run.started
+    assert job is not None  # the loader checks a start_build comes first
+    run.started = None
+    build = run.driver.wait_started(float(args.get("timeout", DEFAULT_TIMEOUT)), progress)
+    _record(run, build, Target(job))
+    return _judged(build, args.get("result"))
+
+
+def _judged(build: Build, wanted: str | None) -> str:
+    summary = f"{build.job} #{build.number} {build.result} on {build.commit[:10]}"
+    if wanted and build.result != wanted:
+        raise StepFailed(f"build result {wanted}", summary)
+    return summary
+
+
+def _wait_chain(run: Run, args: dict[str, Any], progress: Progress) -> str:
+    main = Target(run.default_branch)
+    commit = run.due.get(main)
+    if commit is None:
+        raise StepFailed(
+            f"a push to {main.branch} (it starts the chain)",
+            f"nothing was pushed to {main.branch}, so no webhook would start the chain",
+        )
+    timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
+    builds = run.driver.wait_chain(commit, timeout, progress)
+    run.due.pop(main, None)
+    if not builds:
+        raise StepFailed("a chain build", f"no build of the chain ran for {commit[:10]}")
+    _record(run, builds[-1], main)
+    seen = {b.job.rsplit("/", 1)[-1]: b for b in builds}
+    summary = " -> ".join(f"{b.job} #{b.number} {b.result}" for b in builds)
+    wanted = args.get("jobs") or {}
+    wrong = [
+        f"{job} {seen[job].result if job in seen else 'did not run'}"
+        for job, result in wanted.items()
+        if job not in seen or seen[job].result != result
+    ]
+    if wrong:
+        expected = ", ".join(f"{j} {r}" for j, r in wanted.items())
+        raise StepFailed(f"chain {expected}", f"{summary} ({'; '.join(wrong)})")
+    return summary
+
+
 def _wait_build(run: Run, args: dict[str, Any], progress: Progress) -> str:
+    if args["for"] == "started":
+        return _wait_started(run, args, progress)
     if args["for"] == "pr":
         target = run.pr_target()
         assert target is not None
@@ -173,27 +255,14 @@ def _wait_build(run: Run, args: dict[str, Any], progress: Progress) -> str:
         )
     timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
     build = run.driver.wait_build(target, commit, timeout, progress)
-    run.build, run.target = build, target
-    run.names.update(
-        {
-            "build.number": build.number,
-            "build.result": build.result,
-            "build.commit": build.commit,
-            "build.job": build.job,
-            "build.url": build.url,
-        }
-    )
+    _record(run, build, target)
     # If the build pushed to its branch (commit-back), the webhook starts another build.
     head = run.repo.remote_head(target.branch)
     if head is not None and head != build.commit:
         run.note_push(target.branch, head)
     else:
         run.due.pop(target, None)
-    wanted = args.get("result")
-    summary = f"{build.job} #{build.number} {build.result} on {build.commit[:10]}"
-    if wanted and build.result != wanted:
-        raise StepFailed(f"build result {wanted}", summary)
-    return summary
+    return _judged(build, args.get("result"))
 
 
 STEPS: dict[str, StepFn] = {
@@ -206,5 +275,8 @@ STEPS: dict[str, StepFn] = {
     "update_pr": _update_pr,
     "merge_pr": _merge_pr,
     "use_credentials": _use_credentials,
+    "index_refuses": _index_refuses,
+    "start_build": _start_build,
     "wait_build": _wait_build,
+    "wait_chain": _wait_chain,
 }

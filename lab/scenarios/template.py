@@ -3,7 +3,8 @@
 Names available (see scenarios/README.md): ``uid``, ``project``, ``driver``, ``bot.user``,
 ``bot.email``, ``branch`` (current branch), then values captured by earlier steps:
 ``head_sha`` (commit), ``pr.number``/``pr.head``/``pr.base``/``pr.title`` (open_pr) and
-``build.number``/``build.result``/``build.commit``/``build.job``/``build.url`` (wait_build).
+``build.number``/``build.result``/``build.commit``/``build.job``/``build.url``/``build.tag``
+(wait_build, wait_chain).
 Only ``{`` + a dotted lower-case name + ``}`` is a placeholder; any other brace is literal.
 """
 
@@ -25,9 +26,10 @@ CAPTURES: dict[str, frozenset[str]] = {
     "update_pr": frozenset({"head_sha"}),
     "open_pr": frozenset({"pr.number", "pr.head", "pr.base", "pr.title", "head_sha"}),
     "wait_build": frozenset(
-        {"build.number", "build.result", "build.commit", "build.job", "build.url"}
+        {"build.number", "build.result", "build.commit", "build.job", "build.url", "build.tag"}
     ),
 }
+CAPTURES["wait_chain"] = CAPTURES["wait_build"]
 
 
 class UnknownPlaceholder(KeyError):

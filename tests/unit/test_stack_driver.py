@@ -237,3 +237,92 @@ def test_finish_never_deletes_the_project_s_default_branch(driver, fake, monkeyp
     d.finish(False, lines.append)
     deleted = [call[1] for call in gitea.calls if call[0] == "delete_branch"]
     assert deleted == ["exp-5"]
+
+
+# ---- parametrized builds and chains ------------------------------------------------
+
+
+def test_start_build_posts_the_parameters_and_wait_started_follows_its_queue_item(
+    driver, fake
+) -> None:
+    """buildWithParameters answers 201 + Location of the queue item (python-jenkins 1.8.3
+    build_job reads it there); the item's executable names the build (core Queue)."""
+    from urllib.parse import parse_qsl
+
+    d, _, lines = driver
+    bodies: list[dict[str, str]] = []
+
+    def build_with_parameters(request):  # type: ignore[no-untyped-def]
+        bodies.append(dict(parse_qsl(request.body)))
+        return 201, "", {"Location": "http://jenkins.test:8080/queue/item/12/"}
+
+    fake.add_job(f"{PROJECT}/main", run(3, actions=[branch_revision("main", HEAD)]))
+    fake.routes[("POST", "/job/cd4ml/job/demo/job/main/buildWithParameters")] = (
+        build_with_parameters
+    )
+    fake.routes[("GET", "/queue/item/12/api/json?tree=cancelled,executable[number]")] = (
+        200,
+        {"executable": {"number": 3}},
+    )
+    fake.consoles[(f"{PROJECT}/main", 3)] = (
+        "[2026-12-02T14:36:48.123Z] trained\nFinished: SUCCESS\n"
+    )
+    assert d.start_build("main", {"PROBLEM": "iris"}, lines.append) == (
+        "cd4ml/demo/main (queue item 12)"
+    )
+    assert bodies == [{"PROBLEM": "iris"}]
+    build = d.wait_started(5.0, lines.append)
+    assert (build.job, build.number, build.result, build.commit) == ("main", 3, "SUCCESS", HEAD)
+    assert build.tag == "jenkins-cd4ml-demo-main-3" and build.log.startswith("trained\n")
+
+
+def test_wait_chain_takes_the_downstream_builds_that_ran_inside_the_preprocess_build(
+    driver, fake
+) -> None:
+    d, _, lines = driver
+    chain = "cd4ml/demo-chain"
+
+    def at(build: dict, start: int, ms: int) -> dict:
+        build.update(timestamp=start, duration=ms)
+        return build
+
+    fake.add_job(chain, folder=True)
+    fake.add_job(f"{chain}/preprocess", folder=True)
+    fake.add_job(
+        f"{chain}/preprocess/main",
+        at(run(2, result="FAILURE", actions=[branch_revision("main", HEAD)]), 10_000, 9_000),
+        at(run(1, actions=[branch_revision("main", OTHER)]), 1_000, 5_000),
+    )
+    fake.add_job(
+        f"{chain}/train",
+        at(run(2, result="FAILURE"), 11_000, 7_000),
+        at(run(1), 2_000, 3_000),
+    )
+    fake.add_job(
+        f"{chain}/test",
+        at(run(2, result="FAILURE"), 12_000, 2_000),
+        at(run(1), 3_000, 1_000),
+    )
+    fake.consoles[(f"{chain}/test", 2)] = "gate FAILED: accuracy=0.2 (threshold 0.8)\n"
+    builds = d.wait_chain(HEAD, 5.0, lines.append)
+    assert [(b.job, b.number, b.result) for b in builds] == [
+        ("chain/preprocess", 2, "FAILURE"),
+        ("chain/train", 2, "FAILURE"),
+        ("chain/test", 2, "FAILURE"),
+    ]
+    assert "threshold 0.8" in builds[-1].log
+    assert builds[0].tag == "jenkins-cd4ml-demo-chain-preprocess-main-2"
+
+
+def test_an_artifact_is_read_from_the_build_that_archived_it(driver, fake) -> None:
+    """core Run/artifact/<path> serves an archived file (404 when there is none)."""
+    from lab.scenarios.driver import Build
+
+    d, _, _ = driver
+    fake.routes[("GET", "/job/cd4ml/job/demo-chain/job/test/4/artifact/out/metrics.json")] = (
+        200,
+        '{"accuracy": 0.93}',
+    )
+    test_build = Build("chain/test", 4, "SUCCESS", HEAD, "")
+    assert d.artifact(test_build, "out/metrics.json") == b'{"accuracy": 0.93}'
+    assert d.artifact(Build("main", 4, "SUCCESS", HEAD, ""), "out/metrics.json") is None

@@ -27,6 +27,7 @@ core 2.568.2; see ../shared/upstream/STACK-NOTES.md):
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from lab.config import LabConfig
@@ -56,6 +57,12 @@ def _noop(_message: str) -> None:
     return None
 
 
+def _finished_info(info: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    from lab.clients.jenkins import finished
+
+    return info if info is not None and finished(info) else None
+
+
 class StackDriver(Driver):
     name = "stack"
     kind = "stack"
@@ -70,6 +77,7 @@ class StackDriver(Driver):
         self._pushes: dict[str, list[str]] = {}  # branch -> commits pushed, in order
         self._default_branch = "main"  # the repository's, read in start()
         self._progress: Progress = _noop
+        self._started: tuple[str, int] | None = None  # (job, queue item) of start_build
 
     # ---- availability ------------------------------------------------------
     def sanity_check(self) -> None:
@@ -314,7 +322,117 @@ class StackDriver(Driver):
             parts.append(f"a build of {commit[:10]} exists but is still running")
         return "; ".join(parts) + superseded
 
+    # ---- parametrized builds and chains ------------------------------------------
+    def start_build(self, job: str, params: Mapping[str, str], progress: Progress) -> str:
+        """buildWithParameters on the branch job, as `lab train` starts it (lab/training.py)."""
+        full = self._job(job)
+        if not self.jenkins.job_exists(full):
+            raise ConfigError(
+                f"Jenkins has no job {full}",
+                hint="a branch job appears when Jenkins has scanned the branch (push it first)",
+            )
+        self._started = (full, self.jenkins.queue_with_parameters(full, params))
+        return f"{full} (queue item {self._started[1]})"
+
+    def wait_started(self, timeout: float, progress: Progress) -> Build:
+        if self._started is None:
+            raise ConfigError("no build was started (a start_build step comes first)")
+        full, queue_id = self._started
+        self._started = None
+        begun = time.monotonic()
+        number = poll(
+            lambda: self.jenkins.build_number_of(queue_id),
+            what=f"{full} queue item {queue_id} to start (an agent for its label?)",
+            timeout=timeout,
+            interval=2.0,
+            progress=progress,
+        )
+        left = max(1.0, timeout - (time.monotonic() - begun))
+        info = poll(
+            lambda: _finished_info(self.jenkins.build_info(full, number)),
+            what=f"{full} #{number} to finish",
+            timeout=left,
+            interval=5.0,
+            progress=progress,
+        )
+        self._consumed.setdefault(full, set()).add(number)
+        return self._as_build(full, info, full.rsplit("/", 1)[-1])
+
+    def _as_build(self, full: str, info: Mapping[str, Any], name: str) -> Build:
+        from lab.clients.jenkins import commit_of, strip_timestamps
+
+        number = int(info["number"])
+        return Build(
+            job=name,
+            number=number,
+            result=str(info.get("result")),
+            commit=commit_of(info) or "",
+            log=strip_timestamps(self.jenkins.console(full, number)),
+            url=str(info.get("url") or ""),
+            duration=float(info.get("duration") or 0) / 1000.0,
+            # core Run.getCharacteristicEnvVars: "jenkins-" + full name with '/' -> '-' +
+            # "-" + number (jenkinsci/jenkins hudson/model/Run.java, code-index revision).
+            tag=f"jenkins-{full.replace('/', '-')}-{number}",
+        )
+
+    def wait_chain(self, commit: str, timeout: float, progress: Progress) -> list[Build]:
+        """The preprocess build of ``commit`` (``<org>/<project>-chain/preprocess/main``),
+        then each downstream build of the folder that started while it ran: its
+        ``build job:`` steps wait (``wait: true``), so they are over when it is."""
+        from lab.clients.jenkins import commit_of, finished, job_path
+
+        folder = f"{self.cfg.org}/{self.project}-chain"
+        pre = job_path(folder, "preprocess", "main")
+        consumed = self._consumed.setdefault(pre, set())
+
+        def check() -> dict[str, Any] | None:
+            for entry in self.jenkins.builds(pre):
+                number = int(entry["number"])
+                if number not in consumed and commit_of(entry) == commit and finished(entry):
+                    return entry
+            return None
+
+        info = poll(check, what=f"the chain's preprocess build of {commit[:10]} in {pre}",
+                    timeout=timeout, interval=5.0, progress=progress)  # fmt: skip
+        consumed.add(int(info["number"]))
+        start = int(info.get("timestamp") or 0)
+        end = start + int(info.get("duration") or 0)
+        found = [(start, self._as_build(pre, info, "chain/preprocess"))]
+        for name in self.jenkins.list_jobs(folder):
+            if name == "preprocess":
+                continue
+            full = f"{folder}/{name}"
+            done = self._consumed.setdefault(full, set())
+            inside = [
+                b for b in self.jenkins.builds(full)
+                if finished(b) and int(b["number"]) not in done
+                and start <= int(b.get("timestamp") or 0) <= end
+            ]  # fmt: skip
+            if inside:
+                first = min(inside, key=lambda b: int(b.get("timestamp") or 0))
+                done.add(int(first["number"]))
+                build = self._as_build(full, first, f"chain/{name}")
+                found.append((int(first.get("timestamp") or 0), build))
+        return [build for _, build in sorted(found, key=lambda pair: pair[0])]
+
+    def artifact(self, build: Build, path: str) -> bytes | None:
+        from lab.clients.jenkins import job_path
+
+        chain = build.job.removeprefix("chain/") if build.job.startswith("chain/") else None
+        folder = f"{self.cfg.org}/{self.project}-chain"
+        if chain is None:
+            full = self._job(build.job)
+        elif chain == "preprocess":
+            full = job_path(folder, "preprocess", "main")
+        else:
+            full = f"{folder}/{chain}"
+        return self.jenkins.artifact(full, build.number, path)
+
     # ---- reading results -------------------------------------------------------
+    @property
+    def bucket(self) -> str:
+        return self.cfg.dvc_bucket
+
     def pr_comments(self, number: int) -> list[str]:
         return [
             str(c.get("body") or "")

@@ -121,3 +121,22 @@ def test_a_branch_build_is_named_and_numbered_as_jenkins_names_it(tmp_path: Path
     assert seen[0]["BUILD_NUMBER"] == "3" and seen[0]["BRANCH_NAME"] == "feature/x"
     assert seen[0]["JOB_NAME"] == f"{driver.cfg.org}/cd4ml-train/feature%2Fx"
     assert seen[0]["BUILD_TAG"] == f"jenkins-{driver.cfg.org}-cd4ml-train-feature%2Fx-3"
+
+
+def test_only_a_project_with_private_packages_gets_the_index_s_credentials(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from lab.config import LabConfig
+    from lab.scenarios.drivers.local import LocalDriver
+
+    driver = LocalDriver(LabConfig(root=tmp_path))
+    driver.token, driver._dvc_creds = "tok", ("dvc-user", "dvc-secret")
+    driver._index = SimpleNamespace(url="http://127.0.0.1:1", user="u", password="p",
+                                    pip_conf=lambda: "[global]\n")  # fmt: skip
+    driver._published = {"cd4ml-train"}
+    driver.project = "cd4ml-demo"
+    assert set(driver._credentials()) == {"DVC_Remote_Creds", "GIT_PAT"}
+    driver.project = "cd4ml-train"
+    creds = driver._credentials()
+    assert {"pip-conf", "s3-credentials"} <= set(creds)
+    assert "aws_secret_access_key = dvc-secret" in creds["s3-credentials"].secret

@@ -326,3 +326,14 @@ def test_an_artifact_is_read_from_the_build_that_archived_it(driver, fake) -> No
     test_build = Build("chain/test", 4, "SUCCESS", HEAD, "")
     assert d.artifact(test_build, "out/metrics.json") == b'{"accuracy": 0.93}'
     assert d.artifact(Build("main", 4, "SUCCESS", HEAD, ""), "out/metrics.json") is None
+
+
+def test_start_build_on_a_job_jenkins_does_not_have_times_out_saying_so(
+    driver, fake, monkeypatch
+) -> None:
+    d, _, lines = driver
+    monkeypatch.setattr(stack, "SETTLE_TIMEOUT", 0.01)
+    with pytest.raises(WaitTimeout, match=r"Jenkins has no job cd4ml/demo/short-1") as err:
+        d.start_build("short-1", {"PROBLEM": "iris"}, lines.append)
+    assert "its first build declares the parameters" in (err.value.hint or "")
+    assert not fake.paths("POST")

@@ -265,7 +265,7 @@ class LocalDriver(localjobs.JobsMixin, Driver):
             "DVC_Remote_Creds": username_password("DVC_Remote_Creds", *dvc),
             "GIT_PAT": username_password("GIT_PAT", *pat),
         }
-        if self._index is not None:
+        if self._uses_index:
             from lab.localforge.pypi import aws_credentials_file, pip_conf
 
             creds.update(
@@ -294,7 +294,7 @@ class LocalDriver(localjobs.JobsMixin, Driver):
         from lab.pipeline.build import run_build
 
         env = {**self._base_env(self.extras), **jenkins_env}
-        if self._index is not None:
+        if self._uses_index:  # the agent image of label `train` (localjobs.py)
             env["PYTHONPATH"] = localjobs.agent_pythonpath()
         workspace = self.root / "workspace" / f"{name.replace('/', '_')}-{number}"
         progress(f"      running {name} #{number} of {commit[:10]} ({script})")

@@ -224,8 +224,13 @@ class JobsMixin:
             run_job(*later.pop(0))
         return [b for b in builds if b is not None]
 
+    @property
+    def _uses_index(self) -> bool:
+        """This run's project has private packages (the index serves them)."""
+        return self._index is not None and self.project in self._published
+
     def refuse_index(self, count: int) -> None:
-        if self._index is None:
+        if not self._uses_index:
             raise ConfigError(
                 f"project {self.project} has no private packages: the local driver "
                 "starts no private index for it"

@@ -324,15 +324,39 @@ class StackDriver(Driver):
 
     # ---- parametrized builds and chains ------------------------------------------
     def start_build(self, job: str, params: Mapping[str, str], progress: Progress) -> str:
-        """buildWithParameters on the branch job, as `lab train` starts it (lab/training.py)."""
+        """buildWithParameters on the branch job, as `lab train` starts it (lab/training.py).
+
+        A branch just pushed has no job until Jenkins took the webhook, and a multibranch
+        job takes parameters only once its Jenkinsfile ran (its first build, started by
+        that push, declares them): both are waited for, up to SETTLE_TIMEOUT * 4."""
         full = self._job(job)
-        if not self.jenkins.job_exists(full):
-            raise ConfigError(
-                f"Jenkins has no job {full}",
-                hint="a branch job appears when Jenkins has scanned the branch (push it first)",
+        last: list[str] = []
+
+        def queued() -> int | None:
+            try:
+                if not self.jenkins.job_exists(full):
+                    last[:] = [f"Jenkins has no job {full}"]
+                    return None
+                return int(self.jenkins.queue_with_parameters(full, params))
+            except ServiceError as exc:
+                last[:] = [exc.message]
+                return None
+
+        try:
+            queue_id = poll(
+                queued,
+                what=f"{full} to take a build with parameters",
+                timeout=SETTLE_TIMEOUT * 4,
+                interval=3.0,
+                progress=progress,
             )
-        self._started = (full, self.jenkins.queue_with_parameters(full, params))
-        return f"{full} (queue item {self._started[1]})"
+        except WaitTimeout as exc:
+            raise WaitTimeout(
+                f"{exc.message}: {last[0] if last else 'no answer'}",
+                hint="push the branch first; its first build declares the parameters",
+            ) from None
+        self._started = (full, queue_id)
+        return f"{full} (queue item {queue_id})"
 
     def wait_started(self, timeout: float, progress: Progress) -> Build:
         if self._started is None:

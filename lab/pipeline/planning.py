@@ -147,10 +147,14 @@ def plan(
     blocker = _root(root, where)
     out: list[PlannedStage] = []
 
-    def walk(stages: Sequence[Mapping[str, Any]], pointer: str, parent: str | None) -> None:
+    def walk(
+        stages: Sequence[Mapping[str, Any]], pointer: str, parent: str | None, inherited: str
+    ) -> None:
         for i, stage in enumerate(stages):
             here = f"{pointer}/{i}"
-            reason = blocker
+            # What stops the enclosing stage (its tools, environment, when, ...) stops the
+            # stages inside it too: they run within it, as the pipeline's own blocker does.
+            reason = inherited
             if not reason:
                 try:
                     _own(stage, here, where)
@@ -162,7 +166,7 @@ def plan(
                 if key == "matrix" and children:
                     children, key = children.get("stages"), "matrix/stages"
                 if children:
-                    walk(children, f"{here}/{key}", str(stage.get("name")))
+                    walk(children, f"{here}/{key}", str(stage.get("name")), reason)
 
-    walk(root.get("stages") or [], "/pipeline/stages", None)
+    walk(root.get("stages") or [], "/pipeline/stages", None, blocker)
     return out

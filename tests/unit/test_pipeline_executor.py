@@ -585,6 +585,16 @@ def test_plan_reports_root_level_limits_on_every_stage() -> None:
     assert planned[0].reason == "needs the stack driver: libraries at Jenkinsfile:3"
 
 
+def test_plan_blocks_the_stages_inside_a_stage_it_cannot_enter() -> None:
+    """A nested stage runs within its parent (its tools, environment, when): the parent's
+    limit is the child's, as the pipeline's own limits are every stage's."""
+    inner = stage("inner", sh("java -version"))
+    outer = {"name": "outer", "tools": {"jdk": lit("17")}, "stages": [inner]}
+    planned = plan(pipeline(outer), locations={"/pipeline/stages/0/tools": 7})
+    assert [(p.name, p.runnable) for p in planned] == [("outer", False), ("inner", False)]
+    assert planned[1].reason == planned[0].reason and "Jenkinsfile:7" in planned[1].reason
+
+
 def test_matrix_cells_run_in_parallel_with_their_axis_values(tmp_path: Path) -> None:
     axes = [
         {"name": "OS", "values": [lit("linux"), lit("mac")]},

@@ -46,6 +46,11 @@ def _tokens(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     pos = 0
     while pos < len(text):
+        if text.startswith('"', pos) and not text.startswith('"""', pos):
+            end = _gstring_end(text, pos)  # "${a == "" ? "b" : a}" is one literal
+            out.append(_Tok("str", text[pos:end]))
+            pos = end
+            continue
         m = _TOKEN.match(text, pos)
         if m is None:
             raise Unsupported(text, f"unexpected {text[pos]!r}")
@@ -277,9 +282,31 @@ def gstring_parts(text: str) -> list[str | tuple[Any, ...]]:
     return parts
 
 
+def _gstring_end(text: str, start: int) -> int:
+    """The end of the one-line double-quoted literal at ``start``: its ``${...}`` parts may
+    hold quotes of their own, as in Groovy."""
+    i = start + 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+        elif c == '"':
+            return i + 1
+        elif c == "\n":
+            break
+        elif text.startswith("${", i):
+            i = closing_brace(text, i + 2, text) + 1
+        else:
+            i += 1
+    raise Unsupported(text, "an unterminated string")
+
+
 def closing_brace(body: str, start: int, text: str) -> int:
     depth, i = 1, start
     while i < len(body):
+        if body[i] == '"' and not body.startswith('"""', i):
+            i = _gstring_end(body, i)
+            continue
         if body[i] in "'\"":
             m = _TOKEN.match(body, i)
             if m is None or m.lastgroup != "str":

@@ -356,6 +356,9 @@ def test_build_job_goes_through_downstream(tmp_path: Path) -> None:
         ("'single $FOO'", "single $FOO"),
         ("${['a', 'b'] + 'c'}", ["a", "b", "c"]),
         ('"${params.OFF}"', "false"),
+        # quotes inside ${...} of a GString belong to the expression, as in Groovy
+        ('"${env.NOPE == null ? "none" : "some"} left"', "none left"),
+        ('"${env.FOO == "" ? "EC2" : env.FOO}"', "foo"),
     ],
 )
 def test_groovy_subset_values(source: str, value: Any) -> None:

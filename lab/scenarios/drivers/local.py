@@ -182,6 +182,17 @@ class LocalDriver(localjobs.JobsMixin, Driver):
             self._reset_bucket(self._seeded[project])
         progress(f"local forge {self.forge.url} with {self.cfg.org}/{project} on main")
 
+    @property
+    def s3_server(self) -> Any:
+        """The session's S3 server (its request log counts downloads: bench/chain_bench.py)."""
+        if self._s3 is None:
+            raise ConfigError("the local driver's S3 server starts with the first start()")
+        return self._s3
+
+    def branch_head(self, branch: str) -> str | None:
+        """The commit ``branch`` of this run's project points at on the forge (None: absent)."""
+        return self._head(branch)
+
     def remote(self) -> GitRemote:
         return GitRemote(self.forge.clone_url(self.cfg.org, self.project), BOT_USER, self.token)
 

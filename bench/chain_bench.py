@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.clients.jenkins import strip_timestamps
 from lab.config import LabConfig
 from lab.scenarios.drivers.local import LocalDriver
 
@@ -51,7 +52,7 @@ def run_chain(driver: LocalDriver, commit: str, bucket: str) -> ChainRun:
     if list(results.values()) != ["SUCCESS"] * 3:
         failed = next((b for b in builds if b.result != "SUCCESS"), builds[-1])
         raise SystemExit(f"the chain is not green: {results}\n{failed.log[-3000:]}")
-    preprocess = next(b.log for b in builds if b.job == "chain/preprocess")
+    preprocess = strip_timestamps(next(b.log for b in builds if b.job == "chain/preprocess"))
     handoff = s3.object_gets(bucket, f"{PROJECT}/chain/")
     return ChainRun(
         origin_gets=s3.object_gets(bucket, f"{PROJECT}/") - handoff,

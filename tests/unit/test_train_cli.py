@@ -168,11 +168,18 @@ def local_cfg() -> LabConfig:
     return cfg
 
 
-def test_lab_train_on_the_local_driver_runs_the_parameters_and_prints_the_log_live(
-    local_cfg, monkeypatch, capsys
-) -> None:
+@pytest.fixture
+def printed(monkeypatch) -> list[str]:
+    """What `lab train` writes of the build's log, one call at a time."""
     chunks: list[str] = []
     monkeypatch.setattr("lab.commands.train._out", chunks.append)
+    return chunks
+
+
+def test_lab_train_on_the_local_driver_runs_the_parameters_and_prints_the_log_live(
+    local_cfg, printed, capsys
+) -> None:
+    chunks = printed
     assert cmd_train(_local_args("PROBLEM=iris", "N_ESTIMATORS=5"), local_cfg) == 0
     log = "".join(chunks)
     assert "prepared iris:" in log and "(5 trees, depth 4)" in log
@@ -185,12 +192,10 @@ def test_lab_train_on_the_local_driver_runs_the_parameters_and_prints_the_log_li
 
 
 def test_lab_train_on_the_local_driver_exits_1_when_the_build_fails(
-    local_cfg, monkeypatch, capsys
+    local_cfg, printed, capsys
 ) -> None:
-    chunks: list[str] = []
-    monkeypatch.setattr("lab.commands.train._out", chunks.append)
     assert cmd_train(_local_args("PROBLEM=wine", "N_ESTIMATORS=0"), local_cfg) == 1
-    assert "N_ESTIMATORS" in "".join(chunks)
+    assert "N_ESTIMATORS" in "".join(printed)
     assert capsys.readouterr().out.endswith("lab train: cd4ml/cd4ml-train/main #1 FAILURE\n")
 
 

@@ -62,9 +62,10 @@ check-fixtures: venv ## API fixtures match upstream: Gitea specs (SPECS="--spec 
 	$(BIN)/python scripts/derive_jenkins_api_fixture.py --check $(if $(MIRRORS),--mirrors $(MIRRORS),)
 	$(BIN)/python scripts/derive_pipeline_ast_schema.py --check $(if $(MIRRORS),--mirrors $(MIRRORS),)
 
-bench: venv ## DVC cache sync cold vs warm, repro no-op vs full; a Jenkinsfile build vs its scripts alone
+bench: venv ## DVC cache sync cold vs warm, repro no-op vs full; a Jenkinsfile build vs its scripts alone; the training chain run twice
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/chain_bench.py
 
 clean: ## remove the virtualenv and caches (not the lab's data or secrets)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

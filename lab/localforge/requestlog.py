@@ -45,15 +45,16 @@ class RequestLog:
         complete = data[: data.rfind(b"\n") + 1]
         return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
-    def object_gets(self, bucket: str) -> list[dict[str, Any]]:
-        """Successful GET-object requests on ``bucket`` since the start or the last reset."""
+    def object_gets(self, bucket: str, prefix: str = "") -> list[dict[str, Any]]:
+        """Successful GET-object requests on ``bucket`` (keys starting with ``prefix``)
+        since the start or the last reset."""
         hits = []
         for entry in self.entries():
             if entry["method"] != "GET" or not 200 <= entry["status"] < 300:
                 continue
             name, _, key = unquote(entry["path"]).lstrip("/").partition("/")
             params = {p.split("=", 1)[0] for p in entry["query"].split("&") if p}
-            if name == bucket and key and not params & NOT_GET_OBJECT:
+            if name == bucket and key.startswith(prefix) and key and not params & NOT_GET_OBJECT:
                 hits.append(entry)
         return hits
 
@@ -139,9 +140,10 @@ class LocalS3:
             raise ServiceError(f"{self.name} is not started (call start() first)")
         return self._requests
 
-    def object_gets(self, bucket: str) -> int:
-        """Successful GET-object requests on ``bucket`` since start or :meth:`reset_counters`."""
-        return len(self._log().object_gets(bucket))
+    def object_gets(self, bucket: str, prefix: str = "") -> int:
+        """Successful GET-object requests on ``bucket`` (keys starting with ``prefix``) since
+        start or :meth:`reset_counters`."""
+        return len(self._log().object_gets(bucket, prefix))
 
     def object_bytes_out(self, bucket: str) -> int:
         """Body bytes sent by those GET-object requests."""

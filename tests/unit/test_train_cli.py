@@ -144,3 +144,73 @@ def test_lab_train_exits_0_only_on_success(
     assert bodies == [{"PROBLEM": "wine"}]
     assert capsys.readouterr().out.endswith(f"lab train: {JOB} #5 {result}\n")
     assert train_job("cd4ml", "cd4ml-train", "feature/x") == "cd4ml/cd4ml-train/feature%2Fx"
+
+
+# ---- `lab train --driver local`: the Jenkinsfile run for real on the local driver -------
+
+
+def _local_args(*params: str) -> argparse.Namespace:
+    return argparse.Namespace(
+        project="cd4ml-train", param=list(params), branch="main", timeout=600.0, driver="local"
+    )
+
+
+@pytest.fixture
+def local_cfg() -> LabConfig:
+    from lab.scenarios.driver import DriverUnavailable
+    from lab.scenarios.drivers.local import LocalDriver
+
+    cfg = LabConfig.load(root=ROOT, env={})
+    try:
+        LocalDriver(cfg).sanity_check()
+    except DriverUnavailable as exc:
+        pytest.skip(f"the local driver cannot run here: {exc}")
+    return cfg
+
+
+@pytest.fixture
+def printed(monkeypatch) -> list[str]:
+    """What `lab train` writes of the build's log, one call at a time."""
+    chunks: list[str] = []
+    monkeypatch.setattr("lab.commands.train._out", chunks.append)
+    return chunks
+
+
+def test_lab_train_on_the_local_driver_runs_the_parameters_and_prints_the_log_live(
+    local_cfg, printed, capsys
+) -> None:
+    chunks = printed
+    assert cmd_train(_local_args("PROBLEM=iris", "N_ESTIMATORS=5"), local_cfg) == 0
+    log = "".join(chunks)
+    assert "prepared iris:" in log and "(5 trees, depth 4)" in log
+    assert "uploaded 5 objects to s3://cd4ml-dvc/iris/jenkins-cd4ml-cd4ml-train-main-1" in log
+    # Line by line as the build runs, not the whole log at its end.
+    assert len(chunks) > 20 and all(c.count("\n") == 1 for c in chunks[1:])
+    assert chunks[-1] == "Finished: SUCCESS\n"
+    assert not any(c.startswith("[20") for c in chunks)  # timestamper prefixes removed
+    assert capsys.readouterr().out.endswith("lab train: cd4ml/cd4ml-train/main #1 SUCCESS\n")
+
+
+def test_lab_train_on_the_local_driver_exits_1_when_the_build_fails(
+    local_cfg, printed, capsys
+) -> None:
+    assert cmd_train(_local_args("PROBLEM=wine", "N_ESTIMATORS=0"), local_cfg) == 1
+    assert "N_ESTIMATORS" in "".join(printed)
+    assert capsys.readouterr().out.endswith("lab train: cd4ml/cd4ml-train/main #1 FAILURE\n")
+
+
+def test_lab_train_on_the_local_driver_names_a_bad_parameter_before_starting(
+    local_cfg, monkeypatch
+) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(
+        "lab.scenarios.drivers.local.LocalDriver.start", lambda *a: started.append("start")
+    )
+    with pytest.raises(ConfigError, match="has no parameter 'EPOCHS'"):
+        cmd_train(_local_args("EPOCHS=3"), local_cfg)
+    with pytest.raises(ConfigError, match="declares no parameters"):
+        cmd_train(
+            argparse.Namespace(project="cd4ml-demo", param=[], branch="main", timeout=1.0,
+                               driver="local"), local_cfg,
+        )  # fmt: skip
+    assert started == []

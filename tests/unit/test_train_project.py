@@ -170,7 +170,7 @@ def test_provision_fails_clearly_without_or_with_a_wrong_pip_conf(tmp_path: Path
 
 
 def test_lab_up_skips_dvc_seeding_of_projects_without_dvc(tmp_path: Path, monkeypatch):
-    """cd4ml-train has no .dvc: seeding it would run `dvc push` outside a DVC repo."""
+    """A project without .dvc is not seeded: `dvc push` would run outside a DVC repo."""
     for name, dvc in (("with-dvc", True), ("no-dvc", False)):
         (tmp_path / "projects" / name).mkdir(parents=True)
         (tmp_path / "projects" / name / "Jenkinsfile").write_text("pipeline {}\n")

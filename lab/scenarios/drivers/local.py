@@ -19,7 +19,7 @@ import secrets
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,8 @@ class LocalDriver(localjobs.JobsMixin, Driver):
         # Stages the local driver marks skipped (stage selection), e.g. a test suite's
         # builds that are about something else than the project's own unit tests.
         self.skip_stages: tuple[str, ...] = ()
+        # Each log line of a build as it runs, masked (`lab train --driver local`).
+        self.live_log: Callable[[str], None] | None = None
 
     # ---- availability ----------------------------------------------------
     def sanity_check(self) -> None:
@@ -179,6 +181,17 @@ class LocalDriver(localjobs.JobsMixin, Driver):
         else:
             self._reset_bucket(self._seeded[project])
         progress(f"local forge {self.forge.url} with {self.cfg.org}/{project} on main")
+
+    @property
+    def s3_server(self) -> Any:
+        """The session's S3 server (its request log counts downloads: bench/chain_bench.py)."""
+        if self._s3 is None:
+            raise ConfigError("the local driver's S3 server starts with the first start()")
+        return self._s3
+
+    def branch_head(self, branch: str) -> str | None:
+        """The commit ``branch`` of this run's project points at on the forge (None: absent)."""
+        return self._head(branch)
 
     def remote(self) -> GitRemote:
         return GitRemote(self.forge.clone_url(self.cfg.org, self.project), BOT_USER, self.token)
@@ -299,6 +312,11 @@ class LocalDriver(localjobs.JobsMixin, Driver):
         workspace = self.root / "workspace" / f"{name.replace('/', '_')}-{number}"
         progress(f"      running {name} #{number} of {commit[:10]} ({script})")
         creds = self._credentials()
+        hidden = {self._dvc_creds[1], self.token, self._wrong}
+        hidden |= {c.secret for c in creds.values() if c.kind != "file"}
+        if self._index is not None:
+            hidden.add(self._index.password)
+        live = self.live_log
         run = run_build(
             clone_url=self.remote().url,
             commit=commit,
@@ -312,14 +330,9 @@ class LocalDriver(localjobs.JobsMixin, Driver):
             skip_stages=self.skip_stages,
             downstream=downstream,
             labels=localjobs.LAB_LABELS,
+            out=None if live is None else (lambda line: live(_masked(line, hidden) + "\n")),
         )
-        log = str(run.log)
-        hidden = {self._dvc_creds[1], self.token, self._wrong}
-        hidden |= {c.secret for c in creds.values() if c.kind != "file"}
-        if self._index is not None:
-            hidden.add(self._index.password)
-        for secret in hidden:
-            log = log.replace(secret, MASK)  # as Jenkins masks bound credentials
+        log = _masked(str(run.log), hidden)  # as Jenkins masks bound credentials
         kept = workspace.with_name(workspace.name + "@artifacts")
         if kept.is_dir():
             target = self.root / "artifacts" / name.replace("/", "_") / str(number)
@@ -380,6 +393,13 @@ class LocalDriver(localjobs.JobsMixin, Driver):
         if self._run is not None:
             self._run.close()
         self._session.close()
+
+
+def _masked(text: str, hidden: set[str]) -> str:
+    for secret in hidden:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def _field(obj: Any, name: str) -> Any:

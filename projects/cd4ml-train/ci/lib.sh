@@ -40,3 +40,14 @@ require_s3_credentials() {
     [[ -z "${AWS_ACCESS_KEY_ID:-}" ]] ||
         die "AWS_ACCESS_KEY_ID is set: it would override the s3-credentials file; unset it"
 }
+
+# DVC remotes of this workspace: origin's endpoint (DVC_S3_ENDPOINT) and jenkins_local,
+# the agents' shared cache (DVC_LOCAL_CACHE_DIR), in .dvc/config.local (never committed).
+dvc_configure_remotes() {
+    if [[ -n "${DVC_S3_ENDPOINT:-}" ]]; then
+        dvc remote modify --local origin endpointurl "$DVC_S3_ENDPOINT"
+    fi
+    if [[ -n "${DVC_LOCAL_CACHE_DIR:-}" ]]; then
+        dvc remote modify --local jenkins_local url "$DVC_LOCAL_CACHE_DIR"
+    fi
+}

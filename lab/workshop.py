@@ -1,19 +1,20 @@
-"""The workshop: numbered exercises on the demo project, each checked by a scenario.
+"""The workshop: numbered exercises on the lab's projects, each checked by a scenario.
 
 Layout:
 
 - ``exercises/exercise-N.yaml``: the checking scenario (scenario format, project
-  ``workshop-N``). Kept out of ``scenarios/``: it fails on the unmodified demo by design.
+  ``workshop-N``). Kept out of ``scenarios/``: it fails on the unmodified project by design.
   Its description starts with ``Title: goal.``, shown by ``lab exercise list``.
 - ``exercises/starters/exercise-N.patch``: optional starting point (``git apply``),
   committed as "exercise N: starting point".
 - ``.lab/workshop/exercise-N/``: the attendee's own copy, a git repository holding the
-  demo's files, registered as the added project ``workshop-N`` (``.lab/projects.json``).
+  files of the exercise's project (:data:`COPY_OF`: the demo unless named), registered
+  as the added project ``workshop-N`` (``.lab/projects.json``).
   One copy per exercise, so exercises are independent: exercise 3 makes every
   experiment fail its gate, which would break the checks of exercises 2 and 4 on a
   shared copy, and an instructor may run any subset in any order.
 
-``projects/cd4ml-demo`` itself is only ever read.
+The shipped projects themselves are only ever read.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 
 DEMO = "cd4ml-demo"
+# The shipped project an exercise copies when it is not the demo (exercises on the
+# training project's jobs).
+COPY_OF: dict[int, str] = {5: "cd4ml-train"}
 GUIDE = "docs/workshop.md"
 # Set in a copy only when git has no identity for the attendee (commits would fail).
 ATTENDEE = ("Workshop Attendee", "attendee@lab.invalid")
@@ -60,6 +64,11 @@ class Exercise:
     @property
     def project(self) -> str:
         return self.scenario.project
+
+    @property
+    def source(self) -> str:
+        """The shipped project the attendee's copy is made from."""
+        return COPY_OF.get(self.number, DEMO)
 
     @property
     def goal(self) -> str:
@@ -179,7 +188,7 @@ def start(
     Idempotent: an existing copy is left as it is (only its registration is restored).
     ``reset`` moves the existing copy aside to ``exercise-N.previous-<UTC time>`` (every
     earlier one is kept: nothing an attendee wrote is deleted) and starts again from the
-    demo.
+    exercise's project.
     """
     exercise = get_exercise(cfg, number)
     dest = copy_path(cfg, number)
@@ -216,17 +225,19 @@ def _aside(dest: Path) -> Path:
 
 def _create_copy(cfg: LabConfig, exercise: Exercise, dest: Path, progress: Progress) -> None:
     """Build the copy next to ``dest`` and move it in place only when complete."""
-    demo = find_project(cfg, DEMO)
+    source = find_project(cfg, exercise.source)
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     building = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        export_repository(demo, building, f"{DEMO}: workshop copy for exercise {exercise.number}")
+        export_repository(
+            source, building, f"{exercise.source}: workshop copy for exercise {exercise.number}"
+        )
         if exercise.starter is not None:
             applied = run_git(building, "apply", "--index", str(exercise.starter), check=False)
             if applied.returncode != 0:
                 raise ConfigError(
-                    f"{exercise.starter} does not apply to {demo}: {applied.stderr.strip()}",
-                    hint="the starter patch must be regenerated against the current demo",
+                    f"{exercise.starter} does not apply to {source}: {applied.stderr.strip()}",
+                    hint=f"the starter patch must be regenerated against {exercise.source}",
                 )
             run_git(
                 building,
@@ -244,7 +255,7 @@ def _create_copy(cfg: LabConfig, exercise: Exercise, dest: Path, progress: Progr
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    progress(f"created {dest} from {demo}")
+    progress(f"created {dest} from {source}")
 
 
 def require_copy(cfg: LabConfig, exercise: Exercise) -> Path:
@@ -265,23 +276,29 @@ def require_copy(cfg: LabConfig, exercise: Exercise) -> Path:
 
 
 def stage_problems(copy: Path, *, local: bool = True) -> list[str]:
-    """Why the copy's Jenkinsfile cannot be built: not a declarative pipeline we can
-    read (file:line), or, for the local driver, a stage it cannot run (the construct
-    and its line: on the stack driver Jenkins runs it)."""
+    """Why the copy's Jenkinsfile, or one of its chain jobs' ``jobs/*.Jenkinsfile``, cannot
+    be built: not a declarative pipeline we can read (file:line), or, for the local
+    driver, a stage it cannot run (the construct and its line: on the stack driver
+    Jenkins runs it)."""
     from lab.pipeline.build import load_model
     from lab.pipeline.executor import plan
 
-    path = copy / "Jenkinsfile"
-    if not path.is_file():
-        return [f"{path}: no Jenkinsfile"]
-    try:
-        extracted = load_model(path.read_text(encoding="utf-8"), "Jenkinsfile")
-    except ConfigError as exc:
-        return [str(exc)]
-    if not local:
-        return []
-    planned = plan(extracted.pipeline, locations=extracted.locations, source="Jenkinsfile")
-    return [f"stage {p.name!r}: {p.reason}" for p in planned if not p.runnable]
+    if not (copy / "Jenkinsfile").is_file():
+        return [f"{copy / 'Jenkinsfile'}: no Jenkinsfile"]
+    problems: list[str] = []
+    for path in [copy / "Jenkinsfile", *sorted((copy / "jobs").glob("*.Jenkinsfile"))]:
+        source = path.relative_to(copy).as_posix()
+        try:
+            extracted = load_model(path.read_text(encoding="utf-8"), source)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if not local:
+            continue
+        planned = plan(extracted.pipeline, locations=extracted.locations, source=source)
+        where = "" if source == "Jenkinsfile" else f"{source}: "
+        problems += [f"{where}stage {p.name!r}: {p.reason}" for p in planned if not p.runnable]
+    return problems
 
 
 def _md5(path: Path) -> str:
@@ -334,6 +351,17 @@ def lock_problems(copy: Path) -> list[str]:
     return problems
 
 
+def require_driver(exercise: Exercise, kind: str) -> None:
+    """CheckFailed when the exercise's scenario does not run on driver ``kind``."""
+    drivers = exercise.scenario.drivers
+    if kind in ("local", "stack") and kind not in drivers:
+        raise CheckFailed(
+            f"exercise {exercise.number} is checked on the {' and '.join(drivers)} driver "
+            f"only, not on {kind}: {exercise.scenario.path.name} says why",
+            hint=f"`lab exercise check {exercise.number}` (the local driver, the default)",
+        )
+
+
 STAGES_HINT = (
     "fix the Jenkinsfile at the line named (`lab lint` checks it too); the local driver "
     "runs declarative stages, check with `--driver stack` what needs Jenkins itself"
@@ -361,6 +389,7 @@ def check(
 
     exercise = get_exercise(cfg, number)
     copy = require_copy(cfg, exercise)
+    require_driver(exercise, driver.kind)
     stages = stage_problems(copy, local=driver.kind == "local")
     lock = lock_problems(copy)
     if stages or lock:

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "exercise",
-        help="workshop exercises on the demo project: list, start, check",
+        help="workshop exercises on the lab's projects: list, start, check",
         description="Workshop exercises (docs/workshop.md). Each exercise works on its own "
-        "copy of the demo under .lab/workshop/ and is checked by a scenario "
-        "(exercises/exercise-N.yaml).",
+        "copy of a lab project (the demo, or cd4ml-train for exercise 5) under "
+        ".lab/workshop/ and is checked by a scenario (exercises/exercise-N.yaml).",
     )
     sub = parser.add_subparsers(dest="exercise_command", metavar="SUBCOMMAND")
     sub.required = True
@@ -31,12 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lister = sub.add_parser("list", help="the exercises, their goals and your copies")
     lister.set_defaults(handler=_list)
 
-    starter = sub.add_parser("start", help="create your copy of the demo for exercise N (once)")
+    starter = sub.add_parser("start", help="create your copy of the project for exercise N (once)")
     starter.add_argument("number", type=int, metavar="N")
     starter.add_argument(
         "--reset",
         action="store_true",
-        help="start again from the demo (your copy is kept, moved to "
+        help="start again from the project (your copy is kept, moved to "
         "exercise-N.previous-<UTC time>)",
     )
     starter.set_defaults(handler=_start)
@@ -80,7 +80,8 @@ def _start(args: argparse.Namespace, cfg: LabConfig) -> int:
     print(f"exercise {exercise.number}: {exercise.goal}")
     print(f"  your copy:    {started.path} (lab project {exercise.project})")
     print(f"  instructions: {exercise.guide}")
-    print(f"  check it:     lab exercise check {exercise.number} [--driver stack]")
+    stack = " [--driver stack]" if "stack" in exercise.scenario.drivers else ""
+    print(f"  check it:     lab exercise check {exercise.number}{stack}")
     return 0
 
 
@@ -102,6 +103,7 @@ def _check(args: argparse.Namespace, cfg: LabConfig) -> int:
         out.note(f"{len(dirty)} uncommitted change(s) in {copy} ({seen}):")
         for line in dirty[:10]:
             out.note(f"  {line}")
+    workshop.require_driver(exercise, args.driver)
     driver = _driver(args.driver, cfg)
     try:
         driver.sanity_check()

@@ -218,6 +218,8 @@ def _wait_chain(run: Run, args: dict[str, Any], progress: Progress) -> str:
     if not builds:
         raise StepFailed("a chain build", f"no build of the chain ran for {commit[:10]}")
     _record(run, builds[-1], main)
+    # The chain's identity: its first build's BUILD_TAG (what preprocess passes on as CHAIN_ID).
+    run.names["chain.tag"] = builds[0].tag
     seen = {b.job.rsplit("/", 1)[-1]: b for b in builds}
     summary = " -> ".join(f"{b.job} #{b.number} {b.result}" for b in builds)
     wanted = args.get("jobs") or {}

@@ -4,7 +4,7 @@ Names available (see scenarios/README.md): ``uid``, ``project``, ``driver``, ``b
 ``bot.email``, ``branch`` (current branch), then values captured by earlier steps:
 ``head_sha`` (commit), ``pr.number``/``pr.head``/``pr.base``/``pr.title`` (open_pr) and
 ``build.number``/``build.result``/``build.commit``/``build.job``/``build.url``/``build.tag``
-(wait_build, wait_chain).
+(wait_build, wait_chain) and ``chain.tag`` (wait_chain: the chain's first build's tag).
 Only ``{`` + a dotted lower-case name + ``}`` is a placeholder; any other brace is literal.
 """
 
@@ -29,7 +29,7 @@ CAPTURES: dict[str, frozenset[str]] = {
         {"build.number", "build.result", "build.commit", "build.job", "build.url", "build.tag"}
     ),
 }
-CAPTURES["wait_chain"] = CAPTURES["wait_build"]
+CAPTURES["wait_chain"] = CAPTURES["wait_build"] | {"chain.tag"}
 
 
 class UnknownPlaceholder(KeyError):

@@ -76,6 +76,8 @@ steps:
   - expect:
       - build_result: RESULT
       - log_contains: "gate: out=6 (threshold GATE)"
+      - log_contains: "chain {chain.tag}"   # the first build's tag, not the last's
+      - log_lacks: "chain {build.tag}"
 """
 
 

@@ -15,6 +15,7 @@ from lab import registry, workshop
 from .conftest import REPO_ROOT, Lab, apply_solution, commit_all, git
 
 DEMO = REPO_ROOT / "projects" / "cd4ml-demo"
+TRAIN = REPO_ROOT / "projects" / "cd4ml-train"
 GUIDE = REPO_ROOT / "docs" / "workshop.md"
 
 
@@ -93,7 +94,7 @@ def test_an_unknown_exercise_is_a_clear_usage_error(lab_root: Lab, command: str)
     code, _, err = lab_root.lab("exercise", command, "9")
     assert code == 2
     assert "no exercise 9" in err
-    assert "exercises: 1, 2, 3, 4" in err
+    assert "exercises: 1, 2, 3, 4, 5" in err
 
 
 def test_check_before_start_says_how_to_start(lab_root: Lab) -> None:
@@ -134,10 +135,11 @@ def test_list_shows_every_exercise_with_its_goal_and_copy(lab_root: Lab) -> None
     assert lab_root.lab("exercise", "start", "2")[0] == 0
     code, out, _ = lab_root.lab("exercise", "list")
     assert code == 0
-    assert re.findall(r"^(\d)\. ", out, re.M) == ["1", "2", "3", "4"]
+    assert re.findall(r"^(\d)\. ", out, re.M) == ["1", "2", "3", "4", "5"]
     assert "1. Add a stage:" in out
+    assert "5. Add an evaluation job to the chain:" in out
     assert f"copy: {lab_root.copy(2)}" in out
-    assert out.count("not started") == 3
+    assert out.count("not started") == 4
 
 
 def _slug(heading: str) -> str:
@@ -148,7 +150,27 @@ def test_every_exercise_points_at_its_section_of_the_guide(lab_root: Lab) -> Non
     anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", GUIDE.read_text(), re.M)}
     for exercise in workshop.list_exercises(lab_root.cfg):
         assert exercise.anchor in anchors, f"{GUIDE} has no heading for {exercise.guide}"
-        assert exercise.starter is None or exercise.number == 4
+        assert exercise.starter is None or exercise.number in (4, 5)
+
+
+def test_exercise_5_copies_the_training_project_and_is_checked_locally_only(
+    lab_root: Lab,
+) -> None:
+    code, out, _ = lab_root.lab("exercise", "start", "5")
+    assert code == 0
+    assert f"from {lab_root.root / 'projects' / 'cd4ml-train'}" in out
+    assert "lab exercise check 5\n" in out  # no `--driver stack` offered
+    copy = lab_root.copy(5)
+    subjects = git(copy, "log", "--format=%s").splitlines()
+    assert subjects == ["exercise 5: starting point", "cd4ml-train: workshop copy for exercise 5"]
+    # the starting point: the chain's jobs start their downstream jobs in the copy's folder
+    train = (copy / "jobs" / "train.Jenkinsfile").read_text()
+    assert '"/${env.LAB_ORG}/workshop-5-chain/test"' in train
+    assert workshop.stage_problems(copy) == []
+    # refused before anything is pushed: the lab's seed job makes no chain of a copy
+    code, _, err = lab_root.lab("exercise", "check", "5", "--driver", "stack")
+    assert code == 1
+    assert "exercise 5 is checked on the local driver only, not on stack" in err
 
 
 # ---- the checks made before any build, on plain copies ------------------------------
@@ -171,6 +193,17 @@ def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new, 1))
+
+
+def test_stage_problems_name_the_chain_job_file_and_line(tmp_path: Path) -> None:
+    from lab.projects import export_project
+
+    copy = tmp_path / "copy"
+    export_project(TRAIN, copy)
+    assert workshop.stage_problems(copy) == []
+    _edit(copy / "jobs" / "test.Jenkinsfile", "    stages {\n", "    stages {{\n")
+    problems = workshop.stage_problems(copy)
+    assert len(problems) == 1 and problems[0].startswith("jobs/test.Jenkinsfile:"), problems
 
 
 def test_stage_problems_name_the_line_of_a_broken_jenkinsfile(demo_copy: Path) -> None:

@@ -18,13 +18,14 @@ import hashlib
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from lab.errors import ConfigError
-from lab.pipeline.buildenv import Masker, base_env
+from lab.pipeline.buildenv import base_env
 from lab.pipeline.checkout import checkout
 from lab.pipeline.executor import Credential, PipelineRun, run_model
+from lab.pipeline.masking import Masker
 
 JENKINSFILE = "Jenkinsfile"
 _models: dict[str, object] = {}
@@ -77,6 +78,7 @@ def run_build(
     stage_timeout: float | None = None,
     downstream: Callable[[str, Mapping[str, str], bool], str] | None = None,
     labels: Collection[str] | None = None,
+    secrets: Sequence[str] = (),
 ) -> PipelineRun:
     """Check out ``commit`` of ``clone_url`` into ``workspace`` (absent or empty) and run
     its Jenkinsfile (or ``jenkinsfile``) like Jenkins.
@@ -86,18 +88,16 @@ def run_build(
     build may bind, by id; ``git_credentials`` serve the checkout only. A Jenkinsfile
     that is not a declarative pipeline fails the build with the file and line.
     ``downstream`` runs the builds ``build job:`` starts (job, parameters, wait) and
-    returns their result; ``labels`` are the agent labels the lab provides.
+    returns their result; ``labels`` are the agent labels the lab provides; ``secrets``
+    are more values to mask in the log (besides the credentials and the git token).
     """
     workspace = Path(workspace).resolve()
     if workspace.exists() and any(workspace.iterdir()):
         raise ConfigError(f"workspace {workspace} is not empty: give each build a fresh directory")
     workspace.mkdir(parents=True, exist_ok=True)
-    secrets = [c.secret for c in credentials.values()] + [
-        c.passphrase for c in credentials.values()
-    ]
-    if git_credentials is not None:
-        secrets.append(git_credentials[1])
-    mask = Masker(secrets)
+    # The checkout's lines are masked like the executor's (which adds the credentials).
+    extra = [*secrets, *([git_credentials[1]] if git_credentials is not None else [])]
+    mask = Masker([*extra, *(s for c in credentials.values() for s in (c.secret, c.passphrase))])
     lines: list[str] = []
 
     def log(line: str) -> None:
@@ -148,7 +148,7 @@ def run_build(
             stage_timeout=stage_timeout,
             downstream=downstream,
             labels=labels,
-            secrets=[git_credentials[1]] if git_credentials is not None else (),
+            secrets=extra,
         )
     run.log = "\n".join(lines) + "\n" + run.log
     return run

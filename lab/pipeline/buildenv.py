@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,7 +18,6 @@ from lab import jenkinsenv
 from lab.config import PACKAGE_ROOT
 from lab.errors import ConfigError
 
-MASK = "****"
 # Never inherited from this process: they would redirect git or carry the user's own
 # cloud credentials into a build (Jenkins agents have neither).
 _DROPPED_PREFIXES = ("AWS_", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
@@ -43,18 +42,6 @@ _DROPPED = frozenset(
         "CHANGE_FORK",
     }
 )
-
-
-class Masker:
-    """Replaces every secret value with ``****``, longest first (as credentials-binding)."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
 
 
 def _basics(branch_name: str, build_number: int) -> dict[str, str]:

@@ -42,7 +42,6 @@ from lab.scenarios.gitrepo import GitRepo
 
 BOT_USER = "cd4ml-bot"
 SEED_AUTHOR = Identity("lab", "lab@lab.invalid")
-MASK = "****"
 
 
 class LocalDriver(localjobs.JobsMixin, Driver):
@@ -313,7 +312,6 @@ class LocalDriver(localjobs.JobsMixin, Driver):
         progress(f"      running {name} #{number} of {commit[:10]} ({script})")
         creds = self._credentials()
         hidden = {self._dvc_creds[1], self.token, self._wrong}
-        hidden |= {c.secret for c in creds.values() if c.kind != "file"}
         if self._index is not None:
             hidden.add(self._index.password)
         live = self.live_log
@@ -330,9 +328,10 @@ class LocalDriver(localjobs.JobsMixin, Driver):
             skip_stages=self.skip_stages,
             downstream=downstream,
             labels=localjobs.LAB_LABELS,
-            out=None if live is None else (lambda line: live(_masked(line, hidden) + "\n")),
+            out=None if live is None else (lambda line: live(line + "\n")),
+            secrets=sorted(hidden),  # besides the build's credentials: never in its log
         )
-        log = _masked(str(run.log), hidden)  # as Jenkins masks bound credentials
+        log = str(run.log)
         kept = workspace.with_name(workspace.name + "@artifacts")
         if kept.is_dir():
             target = self.root / "artifacts" / name.replace("/", "_") / str(number)
@@ -393,13 +392,6 @@ class LocalDriver(localjobs.JobsMixin, Driver):
         if self._run is not None:
             self._run.close()
         self._session.close()
-
-
-def _masked(text: str, hidden: set[str]) -> str:
-    for secret in hidden:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def _field(obj: Any, name: str) -> Any:

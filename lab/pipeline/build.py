@@ -39,11 +39,13 @@ def username_password(credential_id: str, username: str, secret: str) -> Credent
 
 def load_model(text: str, name: str):  # -> lab.pipeline.model.Extracted
     """The declarative model of Jenkinsfile ``text`` (extracted once per content in this
-    process: one JVM start saved per build of the same Jenkinsfile). Raises ConfigError
-    naming ``name`` and the line when it is not a declarative pipeline we can read."""
+    process, whatever the file is called: one JVM start saved per build of the same
+    Jenkinsfile, and `lab run` reads it once for the plan and the build). Raises
+    ConfigError naming ``name`` and the line when it is not a declarative pipeline we
+    can read (the model and its problems do not depend on the name)."""
     from lab.pipeline import model
 
-    key = hashlib.sha256(f"{name}\0{text}".encode()).hexdigest()
+    key = hashlib.sha256(text.encode()).hexdigest()
     with _models_lock:
         found = _models.get(key)
     if found is None:
